@@ -1,0 +1,32 @@
+"""minicnn: a convolutional network in plain NumPy, written to be read.
+
+Hand-written layers with forward and backward passes (no autograd), a naive loop version of
+convolution and pooling beside the fast one, and the measuring tools that show what convolution
+does with a shifted input: the feature maps shift with it (equivariance), while a flatten + fully
+connected head reads every position separately.
+"""
+
+from .base import Layer, ShapeError
+from .conv import Conv2D, conv2d_fast, conv2d_fast_backward, conv2d_naive, conv2d_naive_backward
+from .data import load_digits, place_on_canvas
+from .dense import Flatten, Linear, ReLU
+from .gradcheck import check_layer, check_model, numerical_gradient, rel_error
+from .losses import softmax, softmax_cross_entropy
+from .model import Sequential
+from .optim import SGD, Adam
+from .pool import (AvgPool2D, GlobalAvgPool2D, GlobalMaxPool2D, MaxPool2D, maxpool2d_fast,
+                   maxpool2d_fast_backward, maxpool2d_naive, maxpool2d_naive_backward)
+from .storage import load_weights, save_weights
+from .train import evaluate, accuracy, fit
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Layer", "ShapeError", "Conv2D", "MaxPool2D", "AvgPool2D", "GlobalAvgPool2D",
+    "GlobalMaxPool2D", "Flatten", "Linear", "ReLU", "Sequential", "SGD", "Adam",
+    "softmax", "softmax_cross_entropy", "fit", "evaluate", "accuracy", "save_weights",
+    "load_weights", "load_digits", "place_on_canvas", "check_layer", "check_model",
+    "numerical_gradient", "rel_error", "conv2d_naive", "conv2d_naive_backward", "conv2d_fast",
+    "conv2d_fast_backward", "maxpool2d_naive", "maxpool2d_naive_backward", "maxpool2d_fast",
+    "maxpool2d_fast_backward",
+]

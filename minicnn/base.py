@@ -1,0 +1,113 @@
+"""The one piece of framework in minicnn: a tiny `Layer` base class and input checks.
+
+Every layer follows the same contract (the CS231n one):
+
+    out = layer.forward(x)      # keeps in layer.cache exactly what backward needs
+    dx  = layer.backward(dout)  # returns dL/dx and fills layer.grads[k] for every layer.params[k]
+
+There is no autograd and no hidden global state: backprop is written out, layer by layer.
+"""
+
+import warnings
+
+import numpy as np
+
+
+class ShapeError(ValueError):
+    """An array had the wrong number of dimensions, channels or size for a layer."""
+
+
+def as_pair(name, value, layer="", minimum=1):
+    """Turn an int or a 2-tuple into a (height, width) pair of ints >= minimum."""
+    where = f"{layer}: " if layer else ""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        pair = (int(value), int(value))
+    elif (isinstance(value, (tuple, list)) and len(value) == 2
+          and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value)):
+        pair = (int(value[0]), int(value[1]))
+    else:
+        raise TypeError(f"{where}{name} must be an int or a pair of ints, got {value!r}")
+    if min(pair) < minimum:
+        raise ValueError(f"{where}{name} must be >= {minimum}, got {value!r}")
+    return pair
+
+
+def check_float_array(x, name, where):
+    """Return `x` as a floating-point ndarray, or raise a TypeError that names `where`.
+
+    float16 is cast to float32 with a warning: its 3 significant digits make gradients wrong.
+    """
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"{where} expected {name} to be a numpy array, got {type(x).__name__}")
+    if not np.issubdtype(x.dtype, np.floating):
+        raise TypeError(f"{where} expected a floating-point {name} (float32 or float64), "
+                        f"got dtype {x.dtype}; convert with {name}.astype(np.float32)")
+    if x.dtype == np.float16:
+        warnings.warn(f"{where}: {name} is float16, casting to float32 "
+                      "(float16 is too coarse for training)", stacklevel=3)
+        x = x.astype(np.float32)
+    return x
+
+
+class Layer:
+    """Base class: `params` and `grads` share keys ("W", "b"); `cache` holds forward's leftovers."""
+
+    def __init__(self):
+        self.params = {}
+        self.grads = {}
+        self.cache = None
+
+    def __call__(self, x):
+        return self.forward(x)
+
+    def forward(self, x):
+        raise NotImplementedError
+
+    def backward(self, dout):
+        raise NotImplementedError
+
+    def output_shape(self, input_shape):
+        """Shape of forward's output for an input of `input_shape` (batch axis included)."""
+        raise NotImplementedError
+
+    @property
+    def name(self):
+        return type(self).__name__
+
+    # --- helpers the layers share -------------------------------------------------------
+    def _check_input(self, x, ndim=None, what="(N, C, H, W)"):
+        """Floating-point, non-empty batch, and (if given) `ndim` dimensions."""
+        x = check_float_array(x, "x", repr(self))
+        if x.ndim == 0 or (ndim is not None and x.ndim != ndim):
+            raise ShapeError(f"{self!r} expected a {ndim}-d input {what}, "
+                             f"got x.shape={x.shape}")
+        if x.size == 0:
+            raise ShapeError(f"{self!r} got an empty batch: x.shape={x.shape}")
+        return x
+
+    def _check_dout(self, dout):
+        if self.cache is None:
+            raise RuntimeError(f"{self!r}: backward() called before forward()")
+        expected = self.cache_out_shape
+        if not isinstance(dout, np.ndarray) or dout.shape != expected:
+            got = getattr(dout, "shape", type(dout).__name__)
+            raise ShapeError(f"{self!r}.backward expected dout of shape {expected} "
+                             f"(the shape forward returned), got {got}")
+        return dout
+
+    def _remember(self, out, **cache):
+        """Store what backward needs and the output shape that dout must have."""
+        self.cache = cache
+        self.cache_out_shape = out.shape
+        return out
+
+    def _set_grad(self, key, g):
+        self.grads[key] = g.astype(self.params[key].dtype, copy=False)
+
+    def astype(self, dtype):
+        """Cast parameters (and any gradients) to `dtype` in place; returns self."""
+        for k in self.params:
+            self.params[k] = self.params[k].astype(dtype)
+            if k in self.grads:
+                self.grads[k] = self.grads[k].astype(dtype)
+        return self

@@ -1,0 +1,94 @@
+"""Flatten, the fully connected layer, and ReLU."""
+
+import numpy as np
+
+from .base import Layer, ShapeError, as_pair
+
+
+class Flatten(Layer):
+    """(N, C, H, W) -> (N, C*H*W): every pixel of every feature map becomes its own feature.
+
+    After this, nothing remembers that pixel (i, j) and pixel (i, j+1) are neighbours.
+    """
+
+    def __repr__(self):
+        return "Flatten()"
+
+    def output_shape(self, input_shape):
+        if len(input_shape) < 2:
+            raise ShapeError(f"Flatten() expected at least a 2-d input (N, ...), got shape "
+                             f"{tuple(input_shape)}")
+        return (input_shape[0], int(np.prod(input_shape[1:])))
+
+    def forward(self, x):
+        x = self._check_input(x)
+        self.output_shape(x.shape)
+        return self._remember(x.reshape(x.shape[0], -1), x_shape=x.shape)   # (N, C*H*W)
+
+    def backward(self, dout):
+        dout = self._check_dout(dout)
+        return dout.reshape(self.cache["x_shape"])                          # (N, C, H, W)
+
+
+class Linear(Layer):
+    """The fully connected layer: out = x @ W.T + b.
+
+    W has one column per input feature. After Flatten, every pixel position of every feature map
+    gets its own column of weights, learned separately: a pattern seen only in the top-left
+    corner during training leaves the weights that read the bottom-right untrained. This layer is
+    neither equivariant nor invariant to shifts.
+
+    in_features D, out_features M; rng: Generator or seed for He init.
+    Input (N, D) -> output (N, M). params: W (M, D) as in PyTorch, b (M,).
+    """
+
+    def __init__(self, in_features, out_features, rng=None, dtype=np.float32):
+        super().__init__()
+        self.in_features = as_pair("in_features", in_features, "Linear")[0]
+        self.out_features = as_pair("out_features", out_features, "Linear")[0]
+        rng = np.random.default_rng(rng)
+        std = np.sqrt(2.0 / self.in_features)
+        self.params["W"] = (rng.standard_normal((self.out_features, self.in_features))
+                            * std).astype(dtype)
+        self.params["b"] = np.zeros(self.out_features, dtype=dtype)
+
+    def __repr__(self):
+        return f"Linear(in_features={self.in_features}, out_features={self.out_features})"
+
+    def output_shape(self, input_shape):
+        if len(input_shape) != 2 or input_shape[1] != self.in_features:
+            raise ShapeError(f"{self!r} expected input of shape (N, {self.in_features}), got "
+                             f"{tuple(input_shape)}" + (" (add Flatten() before it?)"
+                                                        if len(input_shape) > 2 else ""))
+        return (input_shape[0], self.out_features)
+
+    def forward(self, x):
+        x = self._check_input(x)
+        self.output_shape(x.shape)
+        out = x @ self.params["W"].T + self.params["b"]          # (N, D) @ (D, M) -> (N, M)
+        return self._remember(out, x=x)
+
+    def backward(self, dout):
+        dout = self._check_dout(dout)
+        x = self.cache["x"]
+        self._set_grad("W", dout.T @ x)                          # (M, N) @ (N, D) -> (M, D)
+        self._set_grad("b", dout.sum(axis=0))
+        return dout @ self.params["W"]                            # (N, M) @ (M, D) -> (N, D)
+
+
+class ReLU(Layer):
+    """max(0, x), elementwise. Gradient 1 where x > 0, else 0 (0 at exactly x = 0)."""
+
+    def __repr__(self):
+        return "ReLU()"
+
+    def output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def forward(self, x):
+        x = self._check_input(x)
+        return self._remember(np.maximum(x, 0), mask=x > 0)
+
+    def backward(self, dout):
+        dout = self._check_dout(dout)
+        return dout * self.cache["mask"]

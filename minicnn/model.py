@@ -1,0 +1,129 @@
+"""`Sequential`: a list of layers run forward in order and backward in reverse."""
+
+import numpy as np
+
+from .base import Layer, ShapeError
+
+
+class Sequential:
+    """A network as a plain list of layers, e.g.
+
+        Sequential([Conv2D(1, 8, 3, padding=1), ReLU(), MaxPool2D(2), Flatten(), Linear(128, 10)])
+
+    forward(x) -> logits; backward(dout) -> dx (fills every layer's grads);
+    predict(X) -> class labels; summary(input_shape) -> a table of shapes and parameter counts.
+    Parameters are named "<layer index>.<key>", e.g. "0.W".
+    """
+
+    def __init__(self, layers):
+        layers = list(layers)
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                raise TypeError(f"Sequential: item {i} is {layer!r}, not a minicnn Layer")
+        self.layers = layers
+
+    def __repr__(self):
+        inner = ",\n".join(f"  {layer!r}" for layer in self.layers)
+        return f"Sequential([\n{inner}\n])"
+
+    def __iter__(self):
+        return iter(self.layers)
+
+    def __len__(self):
+        return len(self.layers)
+
+    def __getitem__(self, i):
+        return self.layers[i]
+
+    def __call__(self, x):
+        return self.forward(x)
+
+    def forward(self, x):
+        """Run every layer in order. A shape error names the layer's index and both shapes."""
+        for i, layer in enumerate(self.layers):
+            try:
+                x = layer.forward(x)
+            except ShapeError as e:
+                raise ShapeError(f"Sequential layer {i} ({layer!r}) could not take the output "
+                                 f"of the layer before it, shape {getattr(x, 'shape', None)}: "
+                                 f"{e}") from None
+        return x
+
+    def backward(self, dout):
+        """Backprop through the layers in reverse; returns dL/dx of the network's input."""
+        for layer in reversed(self.layers):
+            dout = layer.backward(dout)
+        return dout
+
+    def predict(self, X, batch_size=256):
+        """Class labels (N,) for inputs X, in batches so memory stays bounded."""
+        return self.logits(X, batch_size).argmax(axis=1)
+
+    def logits(self, X, batch_size=256):
+        """Raw outputs (N, K) for inputs X, in batches."""
+        return np.concatenate([self.forward(X[i:i + batch_size])
+                               for i in range(0, len(X), batch_size)])
+
+    def output_shapes(self, input_shape):
+        """[(layer, output shape)] for an input of `input_shape`, without computing anything."""
+        shapes, shape = [], tuple(input_shape)
+        for i, layer in enumerate(self.layers):
+            try:
+                shape = layer.output_shape(shape)
+            except ShapeError as e:
+                raise ShapeError(f"Sequential layer {i} ({layer!r}) cannot take input shape "
+                                 f"{shape}: {e}") from None
+            shapes.append((layer, shape))
+        return shapes
+
+    def summary(self, input_shape):
+        """A table: layer, output shape, parameter count, for input_shape such as (1, 1, 8, 8)."""
+        rows = [("#", "layer", "output shape", "params")]
+        for i, (layer, shape) in enumerate(self.output_shapes(input_shape)):
+            n = sum(p.size for p in layer.params.values())
+            rows.append((str(i), repr(layer), str(shape), f"{n:,}"))
+        widths = [max(len(r[k]) for r in rows) for k in range(4)]
+        lines = ["  ".join(c.ljust(w) if k < 3 else c.rjust(w)
+                           for k, (c, w) in enumerate(zip(r, widths))) for r in rows]
+        lines.insert(1, "-" * len(lines[0]))
+        lines.append(f"total parameters: {self.num_params():,}")
+        return "\n".join(lines)
+
+    def num_params(self):
+        return sum(p.size for _, p, _ in self.param_items())
+
+    def param_items(self):
+        """Yield (name, param, grad) for every parameter; grad is None before any backward."""
+        for i, layer in enumerate(self.layers):
+            for key, p in layer.params.items():
+                yield f"{i}.{key}", p, layer.grads.get(key)
+
+    def params_and_grads(self):
+        """Yield (param, grad) pairs, the form an optimiser needs."""
+        for _, p, g in self.param_items():
+            yield p, g
+
+    def state_dict(self):
+        """{name: array} of all parameters (copies)."""
+        return {name: p.copy() for name, p, _ in self.param_items()}
+
+    def load_state_dict(self, state):
+        """Copy arrays into the parameters, in place. All names and shapes are checked first,
+        so a mismatch raises and leaves the model unchanged."""
+        own = {name: p for name, p, _ in self.param_items()}
+        missing, extra = sorted(set(own) - set(state)), sorted(set(state) - set(own))
+        if missing or extra:
+            raise ValueError(f"load_state_dict: parameters do not match this model: "
+                             f"missing {missing}, unexpected {extra}")
+        wrong = [f"{k}: model {own[k].shape}, given {np.shape(state[k])}"
+                 for k in own if own[k].shape != np.shape(state[k])]
+        if wrong:
+            raise ValueError("load_state_dict: shapes do not match this model: " + "; ".join(wrong))
+        for k, p in own.items():
+            p[...] = state[k]
+
+    def astype(self, dtype):
+        """Cast every parameter to dtype (e.g. np.float64 for gradient checks); returns self."""
+        for layer in self.layers:
+            layer.astype(dtype)
+        return self

@@ -1,0 +1,211 @@
+"""Pooling: summarise each window of a feature map by its maximum or its mean.
+
+A KxK pool with stride s is equivariant only to shifts that are multiples of s: shift by one
+pixel and different pixels share a window. Global pooling summarises the whole map in one number
+per channel, so it throws away *where* a feature fired: over an equivariant map it is invariant.
+
+Output size per axis: Ho = (H - KH) // sh + 1 (no padding; windows that do not fit are dropped).
+Max-pool ties: the gradient goes to the first maximum of the window in row-major order (as in
+PyTorch), in both the naive and the fast version.
+"""
+
+import numpy as np
+
+from .base import Layer, ShapeError, as_pair
+
+
+# --------------------------------------------------------------------------------------------
+# Max pooling, naive reference.
+# --------------------------------------------------------------------------------------------
+def maxpool2d_naive(x, kernel, stride):
+    """Loop version. x: (N, C, H, W) -> out (N, C, Ho, Wo)."""
+    N, C, H, W = x.shape
+    (KH, KW), (sh, sw) = kernel, stride
+    Ho, Wo = (H - KH) // sh + 1, (W - KW) // sw + 1
+    out = np.empty((N, C, Ho, Wo), dtype=x.dtype)
+    for i in range(Ho):
+        for j in range(Wo):
+            out[:, :, i, j] = x[:, :, i * sh:i * sh + KH, j * sw:j * sw + KW].max(axis=(2, 3))
+    return out
+
+
+def maxpool2d_naive_backward(dout, x, kernel, stride):
+    """Loop version: each window's gradient goes to its first maximum. Returns dx (N, C, H, W)."""
+    N, C, Ho, Wo = dout.shape
+    (KH, KW), (sh, sw) = kernel, stride
+    dx = np.zeros_like(x)
+    for n in range(N):
+        for c in range(C):
+            for i in range(Ho):
+                for j in range(Wo):
+                    window = x[n, c, i * sh:i * sh + KH, j * sw:j * sw + KW]
+                    p, q = np.unravel_index(np.argmax(window), window.shape)  # first maximum
+                    dx[n, c, i * sh + p, j * sw + q] += dout[n, c, i, j]
+    return dx
+
+
+# --------------------------------------------------------------------------------------------
+# Max pooling, fast: one strided slice per kernel offset, combined with np.maximum.
+# --------------------------------------------------------------------------------------------
+def _window_slices(kernel, stride, out_hw):
+    """Yield (k, slice_rows, slice_cols): offset (p, q) of every window at once, k = p*KW + q."""
+    (KH, KW), (sh, sw), (Ho, Wo) = kernel, stride, out_hw
+    for p in range(KH):
+        for q in range(KW):
+            yield p * KW + q, slice(p, p + sh * Ho, sh), slice(q, q + sw * Wo, sw)
+
+
+def maxpool2d_fast(x, kernel, stride):
+    """x: (N, C, H, W) -> out (N, C, Ho, Wo), cache.
+
+    Keeps, per output pixel, the index k of the window offset that won; a later offset wins only
+    if strictly larger, so ties go to the first maximum.
+    """
+    N, C, H, W = x.shape
+    Ho, Wo = (H - kernel[0]) // stride[0] + 1, (W - kernel[1]) // stride[1] + 1
+    out = idx = None
+    for k, rows, cols in _window_slices(kernel, stride, (Ho, Wo)):
+        s = x[:, :, rows, cols]                                   # (N, C, Ho, Wo)
+        if out is None:
+            out, idx = s.copy(), np.zeros(s.shape, dtype=np.int16)
+            continue
+        better = s > out
+        np.maximum(out, s, out=out)
+        idx[better] = k
+    return out, (x.shape, idx, kernel, stride)
+
+
+def maxpool2d_fast_backward(dout, cache):
+    """Route each output gradient to the winning pixel. Returns dx (N, C, H, W)."""
+    x_shape, idx, kernel, stride = cache
+    dx = np.zeros(x_shape, dtype=dout.dtype)
+    for k, rows, cols in _window_slices(kernel, stride, dout.shape[2:]):
+        dx[:, :, rows, cols] += np.where(idx == k, dout, 0)
+    return dx
+
+
+class _Pool2D(Layer):
+    """Shared checks of the windowed pools: kernel_size and stride (default = kernel_size)."""
+
+    def __init__(self, kernel_size, stride=None):
+        super().__init__()
+        self.kernel_size = as_pair("kernel_size", kernel_size, self.name)
+        self.stride = as_pair("stride", self.kernel_size if stride is None else stride, self.name)
+
+    def __repr__(self):
+        k, s = self.kernel_size, self.stride
+        k = k[0] if k[0] == k[1] else k
+        return f"{self.name}({k})" if s == self.kernel_size else f"{self.name}({k}, stride={s})"
+
+    def output_shape(self, input_shape):
+        if len(input_shape) != 4:
+            raise ShapeError(f"{self!r} expected a 4-d input (N, C, H, W), got shape {input_shape}")
+        N, C, H, W = input_shape
+        (KH, KW), (sh, sw) = self.kernel_size, self.stride
+        if KH > H or KW > W:
+            raise ShapeError(f"{self!r}: kernel {self.kernel_size} is larger than the input "
+                             f"{(H, W)} (x.shape={tuple(input_shape)})")
+        return (N, C, (H - KH) // sh + 1, (W - KW) // sw + 1)
+
+
+class MaxPool2D(_Pool2D):
+    """Max over each KHxKW window, moved by `stride` (default: the kernel size).
+
+    impl: "fast" (strided slices + np.maximum) or "naive" (loops). (N, C, H, W) -> (N, C, Ho, Wo).
+    Ties: the gradient goes to the first maximum in row-major order.
+    """
+
+    def __init__(self, kernel_size, stride=None, impl="fast"):
+        super().__init__(kernel_size, stride)
+        if impl not in ("fast", "naive"):
+            raise ValueError(f"MaxPool2D: impl must be 'fast' or 'naive', got {impl!r}")
+        self.impl = impl
+
+    def forward(self, x):
+        x = self._check_input(x, 4)
+        self.output_shape(x.shape)
+        if self.impl == "naive":
+            return self._remember(maxpool2d_naive(x, self.kernel_size, self.stride), x=x)
+        out, cache = maxpool2d_fast(x, self.kernel_size, self.stride)
+        return self._remember(out, fast=cache)
+
+    def backward(self, dout):
+        dout = self._check_dout(dout)
+        if self.impl == "naive":
+            return maxpool2d_naive_backward(dout, self.cache["x"], self.kernel_size, self.stride)
+        return maxpool2d_fast_backward(dout, self.cache["fast"])
+
+
+class AvgPool2D(_Pool2D):
+    """Mean over each KHxKW window, moved by `stride` (default: the kernel size).
+
+    (N, C, H, W) -> (N, C, Ho, Wo); every pixel of a window gets dout / (KH*KW) back.
+    """
+
+    def forward(self, x):
+        x = self._check_input(x, 4)
+        _, _, Ho, Wo = self.output_shape(x.shape)
+        out = 0
+        for _, rows, cols in _window_slices(self.kernel_size, self.stride, (Ho, Wo)):
+            out = out + x[:, :, rows, cols]                       # (N, C, Ho, Wo)
+        out = out / (self.kernel_size[0] * self.kernel_size[1])
+        return self._remember(out.astype(x.dtype, copy=False), x_shape=x.shape)
+
+    def backward(self, dout):
+        dout = self._check_dout(dout)
+        share = dout / (self.kernel_size[0] * self.kernel_size[1])
+        dx = np.zeros(self.cache["x_shape"], dtype=dout.dtype)
+        for _, rows, cols in _window_slices(self.kernel_size, self.stride, dout.shape[2:]):
+            dx[:, :, rows, cols] += share
+        return dx
+
+
+class GlobalAvgPool2D(Layer):
+    """Mean of each whole feature map: (N, C, H, W) -> (N, C).
+
+    Position is averaged away, so over circularly padded convolutions the output is exactly
+    invariant to circular shifts. Every pixel gets dout / (H*W) back.
+    """
+
+    def __repr__(self):
+        return "GlobalAvgPool2D()"
+
+    def output_shape(self, input_shape):
+        if len(input_shape) != 4:
+            raise ShapeError(f"{self!r} expected a 4-d input (N, C, H, W), got shape {input_shape}")
+        return tuple(input_shape[:2])
+
+    def forward(self, x):
+        x = self._check_input(x, 4)
+        return self._remember(x.mean(axis=(2, 3)), x_shape=x.shape)
+
+    def backward(self, dout):
+        dout = self._check_dout(dout)
+        N, C, H, W = self.cache["x_shape"]
+        return np.broadcast_to((dout / (H * W))[:, :, None, None], (N, C, H, W)).copy()
+
+
+class GlobalMaxPool2D(GlobalAvgPool2D):
+    """Maximum of each whole feature map: (N, C, H, W) -> (N, C).
+
+    "Did this feature fire anywhere?": invariant to where. The gradient goes to the first
+    maximum in row-major order.
+    """
+
+    def __repr__(self):
+        return "GlobalMaxPool2D()"
+
+    def forward(self, x):
+        x = self._check_input(x, 4)
+        N, C, H, W = x.shape
+        flat = x.reshape(N, C, H * W)                             # (N, C, H*W)
+        arg = flat.argmax(axis=2)                                 # first maximum
+        out = np.take_along_axis(flat, arg[:, :, None], axis=2)[:, :, 0]
+        return self._remember(out, x_shape=x.shape, arg=arg)
+
+    def backward(self, dout):
+        dout = self._check_dout(dout)
+        N, C, H, W = self.cache["x_shape"]
+        dx = np.zeros((N, C, H * W), dtype=dout.dtype)
+        np.put_along_axis(dx, self.cache["arg"][:, :, None], dout[:, :, None], axis=2)
+        return dx.reshape(N, C, H, W)
