@@ -94,8 +94,8 @@ class _Pool2D(Layer):
 
     def __repr__(self):
         k, s = self.kernel_size, self.stride
-        k = k[0] if k[0] == k[1] else k
-        return f"{self.name}({k})" if s == self.kernel_size else f"{self.name}({k}, stride={s})"
+        short_k, short_s = (k[0] if k[0] == k[1] else k), (s[0] if s[0] == s[1] else s)
+        return f"{self.name}({short_k})" if s == k else f"{self.name}({short_k}, stride={short_s})"
 
     def output_shape(self, input_shape):
         if len(input_shape) != 4:
