@@ -17,12 +17,12 @@ from .optim import SGD, Adam
 from .pool import (AvgPool2D, GlobalAvgPool2D, GlobalMaxPool2D, MaxPool2D, maxpool2d_fast,
                    maxpool2d_fast_backward, maxpool2d_naive, maxpool2d_naive_backward)
 from .storage import load_weights, save_weights
-from .train import evaluate, accuracy, fit
+from .train import NonFiniteError, accuracy, evaluate, fit
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Layer", "ShapeError", "Conv2D", "MaxPool2D", "AvgPool2D", "GlobalAvgPool2D",
+    "Layer", "ShapeError", "NonFiniteError", "Conv2D", "MaxPool2D", "AvgPool2D", "GlobalAvgPool2D",
     "GlobalMaxPool2D", "Flatten", "Linear", "ReLU", "Sequential", "SGD", "Adam",
     "softmax", "softmax_cross_entropy", "fit", "evaluate", "accuracy", "save_weights",
     "load_weights", "load_digits", "place_on_canvas", "check_layer", "check_model",

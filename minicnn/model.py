@@ -21,6 +21,11 @@ class Sequential:
             if not isinstance(layer, Layer):
                 raise TypeError(f"Sequential: item {i} is {layer!r}, not a minicnn Layer")
         self.layers = layers
+        self._checked_shape = None   # the last input shape that output_shapes accepted
+
+    def _shapes_known(self):
+        """True when every layer implements output_shape (a custom layer may not)."""
+        return all(type(layer).output_shape is not Layer.output_shape for layer in self.layers)
 
     def __repr__(self):
         inner = ",\n".join(f"  {layer!r}" for layer in self.layers)
@@ -39,7 +44,16 @@ class Sequential:
         return self.forward(x)
 
     def forward(self, x):
-        """Run every layer in order. A shape error names the layer's index and both shapes."""
+        """Run every layer in order. A shape error names the layer's index and both shapes.
+
+        The whole stack is checked against x.shape (with `output_shapes`) before anything is
+        computed, so a mismatch deep in the network costs no wasted forward pass.
+        """
+        shape = getattr(x, "shape", None)
+        if shape is not None and shape != self._checked_shape:
+            if self._shapes_known():
+                self.output_shapes(shape)
+            self._checked_shape = shape
         for i, layer in enumerate(self.layers):
             try:
                 x = layer.forward(x)
@@ -61,6 +75,11 @@ class Sequential:
 
     def logits(self, X, batch_size=256):
         """Raw outputs (N, K) for inputs X, in batches."""
+        if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise ValueError(f"Sequential.logits: batch_size must be an int >= 1, "
+                             f"got {batch_size!r}")
+        if len(X) == 0:
+            raise ShapeError(f"Sequential.logits: got an empty batch: X.shape={np.shape(X)}")
         return np.concatenate([self.forward(X[i:i + batch_size])
                                for i in range(0, len(X), batch_size)])
 
@@ -107,9 +126,8 @@ class Sequential:
         """{name: array} of all parameters (copies)."""
         return {name: p.copy() for name, p, _ in self.param_items()}
 
-    def load_state_dict(self, state):
-        """Copy arrays into the parameters, in place. All names and shapes are checked first,
-        so a mismatch raises and leaves the model unchanged."""
+    def check_state_dict(self, state):
+        """Raise ValueError unless `state` has exactly this model's parameter names and shapes."""
         own = {name: p for name, p, _ in self.param_items()}
         missing, extra = sorted(set(own) - set(state)), sorted(set(state) - set(own))
         if missing or extra:
@@ -119,6 +137,16 @@ class Sequential:
                  for k in own if own[k].shape != np.shape(state[k])]
         if wrong:
             raise ValueError("load_state_dict: shapes do not match this model: " + "; ".join(wrong))
+        bad = [k for k in own if not (np.asarray(state[k]).dtype.kind in "fiu"
+                                      and np.all(np.isfinite(state[k])))]
+        if bad:
+            raise ValueError(f"load_state_dict: parameters {bad} are not finite real numbers")
+        return own
+
+    def load_state_dict(self, state):
+        """Copy arrays into the parameters, in place. All names and shapes are checked first,
+        so a mismatch raises and leaves the model unchanged."""
+        own = self.check_state_dict(state)
         for k, p in own.items():
             p[...] = state[k]
 

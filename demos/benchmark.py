@@ -1,0 +1,283 @@
+"""How fast is minicnn's NumPy convolution? Naive loops vs im2col vs PyTorch, in one process.
+
+For a fixed list of convolution shapes it times, forward and forward+backward:
+  - the naive loop convolution (on a small batch, scaled per image to the full batch),
+  - the fast im2col convolution (float32),
+  - torch.nn.functional.conv2d + autograd, when torch can be imported (optional reference only:
+    minicnn itself never imports torch),
+then 2x2 max pooling, and one training step (forward, backward, SGD update) of the corner
+experiment's network. NumPy and torch rounds are interleaved and every ratio is the median of
+per-round ratios, because the machine is shared and noisy. GFLOP/s are compared with a float32
+matrix product of the same size measured in the same run: the machine's practical limit.
+
+Run:  python demos/benchmark.py [--quick] [--threads N] [--repeats R] [--json FILE]
+--threads N sets OPENBLAS_NUM_THREADS/OMP_NUM_THREADS before numpy is imported and gives torch
+the same number. OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, if set, are reported, never changed.
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import platform
+import statistics
+import sys
+import time
+import tracemalloc
+
+parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+parser.add_argument("--quick", action="store_true", help="fewer repeats, smaller naive batch")
+parser.add_argument("--threads", type=int, default=None,
+                    help="threads for numpy's BLAS and torch (default: numpy's current count)")
+parser.add_argument("--repeats", type=int, default=None, help="timed rounds (default 9, quick 3)")
+parser.add_argument("--json", default=None, help="also write every number to this JSON file")
+args = parser.parse_args()
+if args.threads is not None:          # must happen before numpy loads its BLAS
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(args.threads)
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))   # run from anywhere
+from minicnn import (SGD, Conv2D, Flatten, Linear, MaxPool2D, ReLU, Sequential,  # noqa: E402
+                     conv2d_fast, conv2d_fast_backward, conv2d_naive, conv2d_naive_backward,
+                     maxpool2d_fast, maxpool2d_fast_backward, softmax_cross_entropy)
+
+try:
+    import threadpoolctl
+except ImportError:
+    threadpoolctl = None
+try:
+    import torch
+    import torch.nn.functional as TF
+except ImportError:
+    torch = None
+
+REPEATS = args.repeats or (3 if args.quick else 9)
+NAIVE_BATCH = 1 if args.quick else 2
+MIN_ROUND_SECONDS = 0.02          # a round repeats a call until it lasts at least this long
+# (N, C, H, W, F, K, stride, pad): the fixed list of shapes.
+SHAPES = [(64, 1, 32, 32, 16, 3, 1, 1), (64, 16, 16, 16, 32, 3, 1, 1), (64, 32, 8, 8, 64, 3, 1, 1),
+          (128, 1, 28, 28, 16, 5, 1, 0), (64, 16, 32, 32, 32, 3, 2, 1)]
+POOL_SHAPES = [(64, 16, 32, 32), (64, 32, 16, 16)]   # the corner network's pooling inputs
+
+blas = threadpoolctl.threadpool_info() if threadpoolctl else []
+threads = args.threads or next((p["num_threads"] for p in blas if p["user_api"] == "blas"),
+                               os.cpu_count())
+if threadpoolctl:
+    threadpoolctl.threadpool_limits(threads)
+if torch is not None:
+    torch.set_num_threads(threads)
+rng = np.random.default_rng(0)
+results = {"threads": threads, "repeats": REPEATS, "naive_batch": NAIVE_BATCH,
+           "numpy": np.__version__, "torch": torch.__version__ if torch else None,
+           "cpu": platform.processor() or platform.machine(),
+           "openblas_env": {k: v for k, v in os.environ.items() if k.startswith("OPENBLAS")},
+           "blas": [{k: p.get(k) for k in ("internal_api", "num_threads", "architecture")}
+                    for p in blas], "conv": [], "pool": [], "train": None}
+
+
+def calls_per_round(fn):
+    """Warm up once, then pick how many calls make one round last MIN_ROUND_SECONDS."""
+    start = time.perf_counter()
+    fn()
+    return max(1, int(MIN_ROUND_SECONDS / max(time.perf_counter() - start, 1e-6)))
+
+
+def time_round(fn, calls):
+    start = time.perf_counter()
+    for _ in range(calls):
+        fn()
+    return (time.perf_counter() - start) / calls
+
+
+def interleaved(fns):
+    """Time {name: fn} in interleaved rounds. Returns ({name: median s}, [{name: s} per round])."""
+    calls = {name: calls_per_round(fn) for name, fn in fns.items()}
+    rounds = []
+    for r in range(REPEATS):
+        order = list(fns) if r % 2 == 0 else list(fns)[::-1]     # alternate who goes first
+        rounds.append({name: time_round(fns[name], calls[name]) for name in order})
+    return {name: statistics.median(t[name] for t in rounds) for name in fns}, rounds
+
+
+def median_ratio(rounds, a, b):
+    return statistics.median(t[a] / t[b] for t in rounds)
+
+
+def peak_mb(fn):
+    """Peak bytes that fn allocates (numpy reports its buffers to tracemalloc), in MB."""
+    tracemalloc.start()
+    fn()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak / 2**20
+
+
+def geomean(values):
+    return float(np.exp(np.mean(np.log(values))))
+
+
+# ---- convolution --------------------------------------------------------------------------
+for N, C, H, W, F, K, s, p in SHAPES:
+    x = rng.standard_normal((N, C, H, W), dtype=np.float32)
+    w = rng.standard_normal((F, C, K, K), dtype=np.float32) * np.float32(np.sqrt(2 / (C * K * K)))
+    b = rng.standard_normal(F, dtype=np.float32)
+    stride, pads = (s, s), (p, p, p, p)
+    Ho, Wo = (H + 2 * p - K) // s + 1, (W + 2 * p - K) // s + 1
+    dout = rng.standard_normal((N, F, Ho, Wo), dtype=np.float32)
+    flops = 2.0 * N * F * Ho * Wo * C * K * K                  # one pass; fwd+bwd is 3 passes
+
+    def fast_fwd():
+        return conv2d_fast(x, w, b, stride, pads)
+
+    def fast_both():
+        return conv2d_fast_backward(dout, conv2d_fast(x, w, b, stride, pads)[1])
+
+    A = rng.standard_normal((F, C * K * K), dtype=np.float32)          # the forward's matrix product
+    B = rng.standard_normal((C * K * K, N * Ho * Wo), dtype=np.float32)
+    fns = {"fast_fwd": fast_fwd, "fast_both": fast_both, "matmul": lambda: A @ B}
+    if torch is not None:
+        tx, tw, tb = (torch.from_numpy(a.copy()).requires_grad_() for a in (x, w, b))
+        tdout = torch.from_numpy(dout)
+
+        def torch_fwd():
+            return TF.conv2d(tx, tw, tb, stride=s, padding=p)
+
+        def torch_both():
+            tx.grad = tw.grad = tb.grad = None
+            TF.conv2d(tx, tw, tb, stride=s, padding=p).backward(tdout)
+
+        fns.update(torch_fwd=torch_fwd, torch_both=torch_both)
+    med, rounds = interleaved(fns)
+
+    xs, ds = x[:NAIVE_BATCH], dout[:NAIVE_BATCH]
+    naive_rounds = []
+    for _ in range(1 if args.quick else 3):
+        t0 = time.perf_counter()
+        conv2d_naive(xs, w, b, stride, pads)
+        t1 = time.perf_counter()
+        conv2d_naive_backward(ds, xs, w, stride, pads)
+        t2 = time.perf_counter()
+        naive_rounds.append((t1 - t0, t2 - t0))
+    scale = N / NAIVE_BATCH
+    naive_fwd = statistics.median(r[0] for r in naive_rounds) * scale
+    naive_both = statistics.median(r[1] for r in naive_rounds) * scale
+    row = {"shape": dict(N=N, C=C, H=H, W=W, F=F, K=K, stride=s, pad=p),
+           "ms": {k: 1e3 * v for k, v in med.items()},
+           "naive_ms": {"fwd": 1e3 * naive_fwd, "both": 1e3 * naive_both},
+           "speedup_vs_naive": naive_both / med["fast_both"],
+           "matmul_gflops": flops / med["matmul"] / 1e9,
+           "fast_gflops": 3 * flops / med["fast_both"] / 1e9,
+           "fast_peak_mb": peak_mb(fast_both), "input_mb": x.nbytes / 2**20}
+    row["fast_fraction_of_matmul"] = row["fast_gflops"] / row["matmul_gflops"]
+    if torch is not None:
+        row["ratio_fwd"] = median_ratio(rounds, "fast_fwd", "torch_fwd")
+        row["ratio_both"] = median_ratio(rounds, "fast_both", "torch_both")
+        row["torch_gflops"] = 3 * flops / med["torch_both"] / 1e9
+        row["torch_fraction_of_matmul"] = row["torch_gflops"] / row["matmul_gflops"]
+    results["conv"].append(row)
+
+# ---- max pooling 2x2 ----------------------------------------------------------------------
+for shape in POOL_SHAPES:
+    x = rng.standard_normal(shape, dtype=np.float32)
+    dout = rng.standard_normal((*shape[:2], shape[2] // 2, shape[3] // 2), dtype=np.float32)
+
+    def pool_both():
+        return maxpool2d_fast_backward(dout, maxpool2d_fast(x, (2, 2), (2, 2))[1])
+
+    fns = {"fast_both": pool_both}
+    if torch is not None:
+        tx, tdout = torch.from_numpy(x.copy()).requires_grad_(), torch.from_numpy(dout)
+
+        def torch_pool():
+            tx.grad = None
+            TF.max_pool2d(tx, 2).backward(tdout)
+
+        fns["torch_both"] = torch_pool
+    med, rounds = interleaved(fns)
+    row = {"shape": shape, "ms": {k: 1e3 * v for k, v in med.items()},
+           "fast_peak_mb": peak_mb(pool_both)}
+    if torch is not None:
+        row["ratio_both"] = median_ratio(rounds, "fast_both", "torch_both")
+    results["pool"].append(row)
+
+# ---- one training step of the corner network ----------------------------------------------
+N = 64
+x = rng.standard_normal((N, 1, 32, 32), dtype=np.float32)
+y = rng.integers(0, 10, N)
+model = Sequential([Conv2D(1, 16, 3, padding=1, rng=1), ReLU(), MaxPool2D(2),
+                    Conv2D(16, 32, 3, padding=1, rng=2), ReLU(), MaxPool2D(2),
+                    Conv2D(32, 64, 3, padding=1, rng=3), ReLU(), Flatten(), Linear(64 * 8 * 8, 10)])
+opt = SGD(lr=1e-3)
+
+
+def numpy_step():
+    loss, dlogits = softmax_cross_entropy(model.forward(x), y)
+    model.backward(dlogits)
+    opt.step(model)
+
+
+fns = {"numpy": numpy_step}
+if torch is not None:
+    tnet = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 16, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(16, 32, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(32, 64, 3, padding=1), torch.nn.ReLU(), torch.nn.Flatten(),
+        torch.nn.Linear(64 * 8 * 8, 10))
+    topt = torch.optim.SGD(tnet.parameters(), lr=1e-3)
+    tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+
+    def torch_step():
+        topt.zero_grad()
+        TF.cross_entropy(tnet(tx), ty).backward()
+        topt.step()
+
+    fns["torch"] = torch_step
+med, rounds = interleaved(fns)
+train = {"ms": {k: 1e3 * v for k, v in med.items()},
+         "images_per_s": {k: N / v for k, v in med.items()}, "fast_peak_mb": peak_mb(numpy_step)}
+if torch is not None:
+    train["ratio"] = median_ratio(rounds, "numpy", "torch")
+results["train"] = train
+
+# ---- report -------------------------------------------------------------------------------
+blas_text = ", ".join(f"{p['internal_api']} {p['architecture']} x{p['num_threads']}"
+                      for p in results["blas"]) or "threadpoolctl not installed"
+print(f"threads={threads} (numpy BLAS and torch)  BLAS: {blas_text}  repeats={REPEATS}")
+print(f"OPENBLAS_* set: {results['openblas_env'] or 'none'}  numpy {np.__version__}  "
+      f"torch {results['torch'] or 'not importable: torch columns skipped'}")
+print(f"naive timed on {NAIVE_BATCH} image(s) and scaled to the full batch; all float32\n")
+has_torch = torch is not None
+print(f"{'conv shape N,C,HxW,F,k,s,p':<28}{'naive ms':>10}{'fast ms':>9}{'torch ms':>9}"
+      f"{'fast/torch':>11}{'fwd only':>9}{'vs naive':>9}{'fast %mm':>9}{'torch %mm':>10}"
+      f"{'peak MB':>8}")
+for r in results["conv"]:
+    d = r["shape"]
+    name = f"{d['N']},{d['C']},{d['H']}x{d['W']},{d['F']},{d['K']},{d['stride']},{d['pad']}"
+    tms = f"{r['ms']['torch_both']:9.2f}" if has_torch else f"{'-':>9}"
+    rat = f"{r['ratio_both']:10.2f}x{r['ratio_fwd']:8.2f}x" if has_torch else f"{'-':>11}{'-':>9}"
+    tmm = f"{100 * r['torch_fraction_of_matmul']:9.0f}%" if has_torch else f"{'-':>10}"
+    print(f"{name:<28}{r['naive_ms']['both']:10.0f}{r['ms']['fast_both']:9.2f}{tms}{rat}"
+          f"{r['speedup_vs_naive']:8.0f}x{100 * r['fast_fraction_of_matmul']:8.0f}%{tmm}"
+          f"{r['fast_peak_mb']:8.1f}")
+if has_torch:
+    results["geomean_ratio_both"] = geomean([r["ratio_both"] for r in results["conv"]])
+    results["geomean_ratio_fwd"] = geomean([r["ratio_fwd"] for r in results["conv"]])
+    print(f"{'geometric mean':<28}{'':28}{results['geomean_ratio_both']:10.2f}x"
+          f"{results['geomean_ratio_fwd']:8.2f}x")
+print("(times are forward+backward; 'fwd only' is the forward ratio; %mm = GFLOP/s as a share "
+      "of a float32 matmul of the forward's size)\n")
+for r in results["pool"]:
+    tail = (f"torch {r['ms']['torch_both']:.2f} ms  fast/torch {r['ratio_both']:.2f}x"
+            if has_torch else "torch skipped")
+    print(f"maxpool 2x2 fwd+bwd {tuple(r['shape'])}: fast {r['ms']['fast_both']:.2f} ms  {tail}"
+          f"  peak {r['fast_peak_mb']:.1f} MB")
+t = results["train"]
+tail = (f"torch {t['images_per_s']['torch']:.0f} img/s  numpy/torch time {t['ratio']:.2f}x"
+        if has_torch else "torch skipped")
+print(f"corner training step N=64 32x32: numpy {t['images_per_s']['numpy']:.0f} img/s  {tail}"
+      f"  peak {t['fast_peak_mb']:.1f} MB  (threads={threads})")
+if args.json:
+    pathlib.Path(args.json).write_text(json.dumps(results, indent=2))
+    print(f"wrote {args.json}")

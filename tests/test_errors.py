@@ -1,0 +1,252 @@
+"""Every bad input gets a clear error: the right type, and a message naming the layer or argument.
+
+Each case is a line of code, run as written, so the table in docs/errors.md shows exactly what a
+learner types and sees. Regenerate that page after changing a message:
+
+    python tests/test_errors.py --write-doc
+"""
+
+import os
+import pathlib
+import re
+import sys
+import tempfile
+
+import numpy as np
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+import minicnn as mc  # noqa: E402
+from minicnn import ShapeError  # noqa: E402
+
+DOC = ROOT / "docs" / "errors.md"
+
+# (what is wrong, the code, exception type, regex the message must match)
+CASES = [
+    # --- layers: construction
+    ("stride < 1", "Conv2D(1, 4, 3, stride=0)", ValueError, r"Conv2D.*stride must be >= 1"),
+    ("kernel_size < 1", "Conv2D(1, 4, kernel_size=0)", ValueError,
+     r"Conv2D.*kernel_size must be >= 1"),
+    ("kernel_size not an int", "Conv2D(1, 4, kernel_size=2.5)", TypeError,
+     r"Conv2D.*kernel_size must be an int"),
+    ("negative padding", "Conv2D(1, 4, 3, padding=-1)", ValueError,
+     r"Conv2D.*padding must be >= 0"),
+    ("'same' padding with stride > 1", "Conv2D(1, 4, 3, stride=2, padding='same')", ValueError,
+     r"Conv2D.*padding='same' needs stride 1"),
+    ("unknown padding word", "Conv2D(1, 4, 3, padding='full')", ValueError,
+     r"Conv2D.*padding must be .*'same'.*'full'"),
+    ("bad padding_mode", "Conv2D(1, 4, 3, padding_mode='reflect')", ValueError,
+     r"Conv2D.*padding_mode.*'reflect'"),
+    ("bad impl", "Conv2D(1, 4, 3, impl='gpu')", ValueError, r"Conv2D.*impl.*'gpu'"),
+    ("zero channels", "Conv2D(0, 4, 3)", ValueError, r"Conv2D.*in_channels must be >= 1"),
+    ("pool stride < 1", "MaxPool2D(2, stride=0)", ValueError, r"MaxPool2D.*stride must be >= 1"),
+    ("bad pool impl", "MaxPool2D(2, impl='slow')", ValueError, r"MaxPool2D.*impl.*'slow'"),
+    ("Linear with 0 features", "Linear(0, 10)", ValueError, r"Linear.*in_features must be >= 1"),
+    ("not a layer in Sequential", "Sequential([Conv2D(1, 4, 3), 'relu'])", TypeError,
+     r"Sequential.*item 1.*'relu'.*not a minicnn Layer"),
+    # --- layers: forward and backward
+    ("wrong ndim", "Conv2D(1, 4, 3).forward(np.zeros((8, 28, 28), np.float32))", ShapeError,
+     r"Conv2D\(1, 4, kernel_size=3\).*4-d input.*\(8, 28, 28\)"),
+    ("channel mismatch", "Conv2D(3, 8, 3).forward(np.zeros((8, 1, 28, 28), np.float32))",
+     ShapeError, r"Conv2D\(3, 8, kernel_size=3\) got input with 1 channel, expected "
+                 r"in_channels=3: x.shape=\(8, 1, 28, 28\)"),
+    ("kernel larger than the padded input",
+     "Conv2D(1, 4, 5, padding=1).forward(np.zeros((2, 1, 2, 2), np.float32))", ShapeError,
+     r"Conv2D\(1, 4, kernel_size=5, padding=1\).*kernel \(5, 5\) is larger than the padded "
+     r"input \(4, 4\)"),
+    ("circular padding wider than the input",
+     "Conv2D(1, 4, 7, padding=3, padding_mode='circular').forward(np.zeros((1, 1, 2, 2), "
+     "np.float32))", ShapeError, r"Conv2D.*circular padding.*wraps more than once"),
+    ("pool window larger than the input", "MaxPool2D(4).forward(np.zeros((1, 2, 3, 3), "
+     "np.float32))", ShapeError, r"MaxPool2D\(4\).*kernel \(4, 4\) is larger than the input"),
+    ("global pool on a 2-d input", "GlobalAvgPool2D().forward(np.zeros((2, 5), np.float32))",
+     ShapeError, r"GlobalAvgPool2D\(\).*4-d input"),
+    ("integer dtype where floats are needed", "Conv2D(1, 4, 3).forward(np.zeros((2, 1, 8, 8), "
+     "np.uint8))", TypeError, r"Conv2D.*floating-point x.*uint8.*astype\(np.float32\)"),
+    ("a list instead of an array", "ReLU().forward([[1.0, -2.0]])", TypeError,
+     r"ReLU\(\).*numpy array, got list"),
+    ("an empty batch", "Conv2D(1, 4, 3).forward(np.zeros((0, 1, 8, 8), np.float32))",
+     ShapeError, r"Conv2D.*empty batch.*\(0, 1, 8, 8\)"),
+    ("Linear features mismatch", "Linear(64, 10).forward(np.zeros((2, 72), np.float32))",
+     ShapeError, r"Linear\(in_features=64, out_features=10\).*\(N, 64\).*\(2, 72\)"),
+    ("Linear on an image batch", "Linear(64, 10).forward(np.zeros((2, 1, 8, 8), np.float32))",
+     ShapeError, r"Linear.*\(2, 1, 8, 8\).*add Flatten\(\) before it"),
+    ("backward before forward", "Linear(4, 2).backward(np.zeros((1, 2), np.float32))",
+     RuntimeError, r"Linear\(in_features=4, out_features=2\).*backward\(\) called before "
+                   r"forward\(\)"),
+    ("dout of the wrong shape", "layer = ReLU(); layer.forward(np.ones((2, 3), np.float32)); "
+     "layer.backward(np.ones((3, 2), np.float32))", ShapeError,
+     r"ReLU\(\)\.backward expected dout of shape \(2, 3\).*got \(3, 2\)"),
+    ("incompatible consecutive layers",
+     "Sequential([Conv2D(1, 8, 3), ReLU(), Flatten(), Linear(64, 10)]).forward(x)", ShapeError,
+     r"Sequential layer 3 \(Linear\(in_features=64.*input shape \(2, 288\)"),
+    # --- loss
+    ("logits not 2-d", "softmax_cross_entropy(np.zeros(10, np.float32), [3])", ShapeError,
+     r"softmax_cross_entropy.*logits of shape \(N, K\).*\(10,\)"),
+    ("label out of range in the loss", "softmax_cross_entropy(np.zeros((2, 10), np.float32), "
+     "[3, 10])", ValueError, r"softmax_cross_entropy: labels y must be in \[0, 9\].*10"),
+    ("non-integer labels", "softmax_cross_entropy(np.zeros((2, 10), np.float32), [0.5, 1])",
+     TypeError, r"softmax_cross_entropy: labels y must be integers"),
+    ("fewer labels than logits", "softmax_cross_entropy(np.zeros((3, 10), np.float32), [1, 2])",
+     ShapeError, r"softmax_cross_entropy.*labels y of shape \(3,\).*\(2,\)"),
+    # --- fit and evaluate
+    ("NaN in the input of fit", "X[3, 0, 2, 2] = np.nan; fit(model, X, y, epochs=1)",
+     ValueError, r"fit: X contains NaN or inf \(in 1 example, first at index 3\)"),
+    ("inf in the input of fit", "X[5] = np.inf; fit(model, X, y, epochs=1)", ValueError,
+     r"fit: X contains NaN or inf.*index 5"),
+    ("labels out of range in fit", "y[0] = 10; fit(model, X, y, epochs=1)", ValueError,
+     r"fit: labels y must be in \[0, 9\] for 10 classes"),
+    ("negative label", "y[0] = -1; evaluate(model, X, y)", ValueError,
+     r"evaluate: labels y must be in \[0, 9\]"),
+    ("X and y of different lengths", "fit(model, X, y[:-1], epochs=1)", ShapeError,
+     r"fit: X and y have different lengths: len\(X\)=16, len\(y\)=15"),
+    ("empty dataset", "fit(model, X[:0], y[:0], epochs=1)", ShapeError,
+     r"fit: X must hold at least one example.*\(0, 1, 8, 8\)"),
+    ("integer images in fit", "fit(model, (X * 16).astype(np.int64), y)", TypeError,
+     r"fit expected a floating-point X.*int64"),
+    ("image size the model cannot take", "fit(model, X[:, :, :6, :6], y)", ShapeError,
+     r"Sequential layer 4 \(Linear.*\(1, 36\)"),
+    ("model without a classifier head", "fit(Sequential([Conv2D(1, 4, 3)]), X, y)", ShapeError,
+     r"fit: the model's output has shape \(1, 4, 6, 6\).*\(N, K\) logits"),
+    ("batch_size 0", "fit(model, X, y, batch_size=0)", ValueError,
+     r"fit: batch_size must be an int >= 1, got 0"),
+    ("negative epochs", "fit(model, X, y, epochs=-1)", ValueError,
+     r"fit: epochs must be an int >= 0, got -1"),
+    ("bad validation labels", "fit(model, X, y, validation_data=(X, y + 5))", ValueError,
+     r"fit\(validation_data\): labels y must be in \[0, 9\]"),
+    ("evaluate with batch_size 0", "evaluate(model, X, y, batch_size=0)", ValueError,
+     r"Sequential.logits: batch_size must be an int >= 1"),
+    ("resume from a missing checkpoint", "fit(model, X, y, resume='nothing.npz')",
+     FileNotFoundError, r"no checkpoint at 'nothing.npz'"),
+    # --- optimisers
+    ("lr <= 0", "SGD(lr=0)", ValueError, r"SGD: lr must be a number in \(0, inf\), got 0"),
+    ("lr not a number", "Adam(lr='fast')", TypeError, r"Adam: lr must be a number.*'fast'"),
+    ("momentum out of range", "SGD(0.1, momentum=1.0)", ValueError,
+     r"SGD: momentum must be a number in \[0, 1\), got 1.0"),
+    ("Adam beta out of range", "Adam(betas=(0.9, 1.5))", ValueError,
+     r"Adam: betas\[1\] must be a number in \[0, 1\), got 1.5"),
+    ("negative weight decay", "SGD(0.1, weight_decay=-1e-4)", ValueError,
+     r"SGD: weight_decay must be a number in \[0, inf\)"),
+    # --- data
+    ("test_fraction outside (0, 1)", "load_digits(test_fraction=1.5)", ValueError,
+     r"load_digits: test_fraction must be in \(0, 1\), got 1.5"),
+    ("position outside the canvas", "place_on_canvas(x, 10, (4, 0))", ValueError,
+     r"place_on_canvas: a 8x8 image.*does not fit a 10x10 canvas.*rows must be in \[0, 2\]"),
+    ("images without a batch axis", "place_on_canvas(np.zeros((8, 8)), 10, (0, 0))",
+     ShapeError, r"place_on_canvas: images must be \(N, C, h, w\) or \(N, h, w\)"),
+    ("positions not integers", "place_on_canvas(x, 10, (0.5, 1.0))", ShapeError,
+     r"place_on_canvas: positions must be .*ints.*float64"),
+    # --- files
+    ("a weights file for another architecture", "load_weights(model, 'other.npz')", ValueError,
+     r"'other.npz' does not fit this model.*0.W: model \(4, 1, 3, 3\), given \(8, 1, 3, 3\)"),
+    ("a truncated weights file", "load_weights(model, 'truncated.npz')", ValueError,
+     r"'truncated.npz' is not a readable minicnn .npz file \(truncated or corrupted\?\)"),
+    ("a text file instead of weights", "load_weights(model, 'notes.txt')", ValueError,
+     r"'notes.txt' is not an .npz file.*expected a weights file"),
+    ("a missing weights file", "load_weights(model, 'missing.npz')", FileNotFoundError,
+     r"no weights file at 'missing.npz'"),
+    ("a weights file with NaN", "load_weights(model, 'nan.npz')", ValueError,
+     r"'nan.npz' does not fit this model.*\['0.W'\] are not finite"),
+]
+
+
+def make_model():
+    return mc.Sequential([mc.Conv2D(1, 4, 3, padding=1, rng=0), mc.ReLU(), mc.MaxPool2D(2),
+                          mc.Flatten(), mc.Linear(64, 10, rng=1)])
+
+
+def namespace(folder):
+    """Names the cases use: np, every minicnn export, x (2, 1, 8, 8), X (16, 1, 8, 8), y (16,),
+    model, and in `folder`: model.npz, other.npz, truncated.npz, notes.txt, nan.npz."""
+    ns = {"np": np, **{k: getattr(mc, k) for k in mc.__all__}}
+    rng = np.random.default_rng(0)
+    X = rng.random((16, 1, 8, 8)).astype(np.float32)
+    ns.update(x=X[:2].copy(), X=X, y=np.arange(16) % 10, model=make_model())
+    folder = pathlib.Path(folder)
+    mc.save_weights(ns["model"], folder / "model.npz")
+    other = mc.Sequential([mc.Conv2D(1, 8, 3, padding=1), mc.ReLU(), mc.MaxPool2D(2),
+                           mc.Flatten(), mc.Linear(128, 10)])
+    mc.save_weights(other, folder / "other.npz")
+    data = (folder / "model.npz").read_bytes()
+    (folder / "truncated.npz").write_bytes(data[:len(data) // 2])
+    (folder / "notes.txt").write_text("not weights\n")
+    bad = make_model().state_dict()
+    bad["0.W"][0, 0, 0, 0] = np.nan
+    mc.storage.atomic_savez(folder / "nan.npz", bad)
+    return ns
+
+
+def run_case(code, folder):
+    """Run one case's code in `folder`; return the exception it raised (or None)."""
+    ns = namespace(folder)
+    try:
+        exec(code, ns)
+    except Exception as e:  # noqa: BLE001 - we want to see whatever comes out
+        return e
+    return None
+
+
+@pytest.mark.parametrize("what, code, exc, pattern", CASES, ids=[c[0] for c in CASES])
+def test_bad_input_is_answered(what, code, exc, pattern, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    error = run_case(code, ".")
+    assert error is not None, f"{what}: no error raised by {code}"
+    assert type(error) is exc, f"{what}: {type(error).__name__}: {error}"
+    assert re.search(pattern, str(error)), str(error)
+
+
+def test_the_table_has_at_least_30_kinds():
+    assert len({c[0] for c in CASES}) == len(CASES) >= 30
+
+
+def test_a_bad_weights_file_changes_nothing(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    ns = namespace(".")
+    before = ns["model"].state_dict()
+    for name in ("other.npz", "truncated.npz", "notes.txt", "nan.npz"):
+        with pytest.raises(ValueError):
+            mc.load_weights(ns["model"], name)
+        after = ns["model"].state_dict()
+        assert all(np.array_equal(before[k], after[k]) for k in before)
+
+
+def markdown():
+    """The docs/errors.md page, made by running every case."""
+    lines = ["# Errors: what minicnn says to bad input", "",
+             "Generated by `python tests/test_errors.py --write-doc`, which runs each line below "
+             "and records what it raised; `tests/test_errors.py` checks the type and the key "
+             "words, and that this page is current.", "",
+             "Names in the code: `np`, every `minicnn` export, `x` (2, 1, 8, 8) and "
+             "`X` (16, 1, 8, 8) float32 images, `y` (16,) labels 0-9, `model` = "
+             "`Sequential([Conv2D(1, 4, 3, padding=1), ReLU(), MaxPool2D(2), Flatten(), "
+             "Linear(64, 10)])`, and files `other.npz` (weights of a wider network), "
+             "`truncated.npz`, `notes.txt`, `nan.npz`.", "",
+             f"{len(CASES)} kinds of bad input.", "",
+             "| # | bad input | code | exception | message |", "|---|---|---|---|---|"]
+    with tempfile.TemporaryDirectory() as folder:
+        cwd = os.getcwd()
+        os.chdir(folder)
+        try:
+            for k, (what, code, _, _) in enumerate(CASES, 1):
+                error = run_case(code, ".")
+                cells = [str(k), what, f"`{code}`", type(error).__name__, str(error)]
+                lines.append("| " + " | ".join(c.replace("|", "\\|").replace("\n", " ")
+                                               for c in cells) + " |")
+        finally:
+            os.chdir(cwd)
+    return "\n".join(lines) + "\n"
+
+
+def test_docs_errors_md_is_current():
+    assert DOC.exists() and DOC.read_text() == markdown(), (
+        "docs/errors.md is out of date: run `python tests/test_errors.py --write-doc`")
+
+
+if __name__ == "__main__":
+    if "--write-doc" in sys.argv:
+        DOC.parent.mkdir(exist_ok=True)
+        DOC.write_text(markdown())
+        print(f"wrote {DOC} ({len(CASES)} cases)")
+    else:
+        sys.stdout.write(markdown())
