@@ -21,6 +21,7 @@ import time
 import matplotlib
 
 matplotlib.use("Agg")
+matplotlib.rcParams["image.interpolation"] = "nearest"   # crisp pixels, small PNGs
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib import cbook
@@ -51,6 +52,14 @@ def conv_stack(mode, seed, pool=False):
     return Sequential(layers)
 
 
+def save(fig, path, dpi=80):
+    """Save a figure as a 256-colour PNG (photos in full colour would pass 200 KB)."""
+    from PIL import Image  # ships with matplotlib
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+    Image.open(path).convert("RGB").quantize(256).save(path, optimize=True)
+
+
 def load_photo(size):
     """The portrait matplotlib ships, greyscale, block-averaged to (size, size), standardised."""
     img = plt.imread(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
@@ -65,11 +74,12 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="figures")
     parser.add_argument("--quick", action="store_true", help="tiny image, for tests")
-    parser.add_argument("--shift", type=int, nargs=2, default=(10, 20), metavar=("DY", "DX"))
+    parser.add_argument("--shift", type=int, nargs=2, default=None, metavar=("DY", "DX"),
+                        help="default (10, 20); (3, 5) with --quick")
     parser.add_argument("--size", type=int, default=128, help="photo side (divides 512)")
     args = parser.parse_args(argv)
     size = 32 if args.quick else args.size
-    shift = tuple(args.shift) if not args.quick else (3, 5)
+    shift = tuple(args.shift) if args.shift else ((3, 5) if args.quick else (10, 20))
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
@@ -166,8 +176,7 @@ def main(argv=None):
     fig.suptitle("Convolution is equivariant: shift the input, the feature map shifts with it")
     fig.tight_layout()
     figures.append(out / "equivariance.png")
-    fig.savefig(figures[-1], dpi=80)
-    plt.close(fig)
+    save(fig, figures[-1])
 
     fig, axes = plt.subplots(1, 3, figsize=(12, 4.9))
     szx = shift_zero(x, shift)
@@ -189,8 +198,7 @@ def main(argv=None):
     fig.suptitle("Zero padding: equivariance fails only where a kernel sees the border")
     fig.tight_layout(rect=(0, 0, 1, 0.95))
     figures.append(out / "equivariance_border.png")
-    fig.savefig(figures[-1], dpi=80)
-    plt.close(fig)
+    save(fig, figures[-1])
 
     fig, ax = plt.subplots(figsize=(8, 4.2))
     width = 0.8 / len(stride_rows)
@@ -208,8 +216,7 @@ def main(argv=None):
     ax.legend(fontsize=8, ncol=2, loc="upper center")
     fig.tight_layout()
     figures.append(out / "equivariance_stride.png")
-    fig.savefig(figures[-1], dpi=80)
-    plt.close(fig)
+    save(fig, figures[-1])
 
     print("\nfigures written:")
     for path in figures:

@@ -72,12 +72,13 @@ def main(argv=None):
     parser.add_argument("--max-shift", type=int, default=8, help="largest test shift K")
     parser.add_argument("--canvas", type=int, default=24)
     parser.add_argument("--channels", type=int, nargs=3, default=(8, 16, 32))
-    parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--lr", type=float, default=None, help="Adam step (3e-3; quick 6e-3)")
     args = parser.parse_args(argv)
     canvas, epochs, max_shift = args.canvas, args.epochs, args.max_shift
-    n_train = None
+    n_train, lr = None, 3e-3
     if args.quick:
-        canvas, epochs, max_shift, n_train = 16, 6, 4, 600
+        canvas, epochs, max_shift, n_train, lr = 16, 6, 4, 600, 6e-3
+    lr = args.lr if args.lr is not None else lr
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
@@ -96,7 +97,7 @@ def main(argv=None):
     for head in ("flatten", "pooling"):
         nets[head] = make_net(head, args.channels, canvas, args.seed)
         history = fit(nets[head], X_train, y_tr, epochs=epochs, batch_size=32,
-                      optimizer=Adam(args.lr), seed=args.seed, progress=False)
+                      optimizer=Adam(lr), seed=args.seed, progress=False)
         train_acc[head] = history["acc"][-1]
 
     # Test: centred digits vs the same digits shifted k px right and k px left (both pooled).

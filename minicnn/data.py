@@ -11,11 +11,11 @@ def load_digits(test_fraction=0.25, seed=0, dtype=np.float32):
     The split is stratified (each class in the same proportion in both parts) and depends only
     on `seed`. Returns X_train (N, 1, 8, 8), y_train (N,), X_test, y_test; labels 0..9.
     """
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"load_digits: test_fraction must be in (0, 1), got {test_fraction!r}")
     from sklearn.datasets import load_digits as sk_load_digits
     from sklearn.model_selection import train_test_split
 
-    if not 0 < test_fraction < 1:
-        raise ValueError(f"load_digits: test_fraction must be in (0, 1), got {test_fraction!r}")
     digits = sk_load_digits()
     X = (digits.images / 16.0).astype(dtype)[:, None]            # (1797, 1, 8, 8)
     y = digits.target.astype(np.int64)

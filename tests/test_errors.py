@@ -17,8 +17,8 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-import minicnn as mc  # noqa: E402
-from minicnn import ShapeError  # noqa: E402
+import minicnn as mc
+from minicnn import ShapeError
 
 DOC = ROOT / "docs" / "errors.md"
 
@@ -49,21 +49,21 @@ CASES = [
     ("wrong ndim", "Conv2D(1, 4, 3).forward(np.zeros((8, 28, 28), np.float32))", ShapeError,
      r"Conv2D\(1, 4, kernel_size=3\).*4-d input.*\(8, 28, 28\)"),
     ("channel mismatch", "Conv2D(3, 8, 3).forward(np.zeros((8, 1, 28, 28), np.float32))",
-     ShapeError, r"Conv2D\(3, 8, kernel_size=3\) got input with 1 channel, expected "
-                 r"in_channels=3: x.shape=\(8, 1, 28, 28\)"),
+     ShapeError, (r"Conv2D\(3, 8, kernel_size=3\) got input with 1 channel, expected "
+                 r"in_channels=3: x.shape=\(8, 1, 28, 28\)")),
     ("kernel larger than the padded input",
      "Conv2D(1, 4, 5, padding=1).forward(np.zeros((2, 1, 2, 2), np.float32))", ShapeError,
-     r"Conv2D\(1, 4, kernel_size=5, padding=1\).*kernel \(5, 5\) is larger than the padded "
-     r"input \(4, 4\)"),
+     (r"Conv2D\(1, 4, kernel_size=5, padding=1\).*kernel \(5, 5\) is larger than the padded "
+     r"input \(4, 4\)")),
     ("circular padding wider than the input",
-     "Conv2D(1, 4, 7, padding=3, padding_mode='circular').forward(np.zeros((1, 1, 2, 2), "
-     "np.float32))", ShapeError, r"Conv2D.*circular padding.*wraps more than once"),
-    ("pool window larger than the input", "MaxPool2D(4).forward(np.zeros((1, 2, 3, 3), "
-     "np.float32))", ShapeError, r"MaxPool2D\(4\).*kernel \(4, 4\) is larger than the input"),
+     ("Conv2D(1, 4, 7, padding=3, padding_mode='circular').forward(np.zeros((1, 1, 2, 2), "
+     "np.float32))"), ShapeError, r"Conv2D.*circular padding.*wraps more than once"),
+    ("pool window larger than the input", ("MaxPool2D(4).forward(np.zeros((1, 2, 3, 3), "
+     "np.float32))"), ShapeError, r"MaxPool2D\(4\).*kernel \(4, 4\) is larger than the input"),
     ("global pool on a 2-d input", "GlobalAvgPool2D().forward(np.zeros((2, 5), np.float32))",
      ShapeError, r"GlobalAvgPool2D\(\).*4-d input"),
-    ("integer dtype where floats are needed", "Conv2D(1, 4, 3).forward(np.zeros((2, 1, 8, 8), "
-     "np.uint8))", TypeError, r"Conv2D.*floating-point x.*uint8.*astype\(np.float32\)"),
+    ("integer dtype where floats are needed", ("Conv2D(1, 4, 3).forward(np.zeros((2, 1, 8, 8), "
+     "np.uint8))"), TypeError, r"Conv2D.*floating-point x.*uint8.*astype\(np.float32\)"),
     ("a list instead of an array", "ReLU().forward([[1.0, -2.0]])", TypeError,
      r"ReLU\(\).*numpy array, got list"),
     ("an empty batch", "Conv2D(1, 4, 3).forward(np.zeros((0, 1, 8, 8), np.float32))",
@@ -73,10 +73,10 @@ CASES = [
     ("Linear on an image batch", "Linear(64, 10).forward(np.zeros((2, 1, 8, 8), np.float32))",
      ShapeError, r"Linear.*\(2, 1, 8, 8\).*add Flatten\(\) before it"),
     ("backward before forward", "Linear(4, 2).backward(np.zeros((1, 2), np.float32))",
-     RuntimeError, r"Linear\(in_features=4, out_features=2\).*backward\(\) called before "
-                   r"forward\(\)"),
-    ("dout of the wrong shape", "layer = ReLU(); layer.forward(np.ones((2, 3), np.float32)); "
-     "layer.backward(np.ones((3, 2), np.float32))", ShapeError,
+     RuntimeError, (r"Linear\(in_features=4, out_features=2\).*backward\(\) called before "
+                   r"forward\(\)")),
+    ("dout of the wrong shape", ("layer = ReLU(); layer.forward(np.ones((2, 3), np.float32)); "
+     "layer.backward(np.ones((3, 2), np.float32))"), ShapeError,
      r"ReLU\(\)\.backward expected dout of shape \(2, 3\).*got \(3, 2\)"),
     ("incompatible consecutive layers",
      "Sequential([Conv2D(1, 8, 3), ReLU(), Flatten(), Linear(64, 10)]).forward(x)", ShapeError,
@@ -84,8 +84,8 @@ CASES = [
     # --- loss
     ("logits not 2-d", "softmax_cross_entropy(np.zeros(10, np.float32), [3])", ShapeError,
      r"softmax_cross_entropy.*logits of shape \(N, K\).*\(10,\)"),
-    ("label out of range in the loss", "softmax_cross_entropy(np.zeros((2, 10), np.float32), "
-     "[3, 10])", ValueError, r"softmax_cross_entropy: labels y must be in \[0, 9\].*10"),
+    ("label out of range in the loss", ("softmax_cross_entropy(np.zeros((2, 10), np.float32), "
+     "[3, 10])"), ValueError, r"softmax_cross_entropy: labels y must be in \[0, 9\].*10"),
     ("non-integer labels", "softmax_cross_entropy(np.zeros((2, 10), np.float32), [0.5, 1])",
      TypeError, r"softmax_cross_entropy: labels y must be integers"),
     ("fewer labels than logits", "softmax_cross_entropy(np.zeros((3, 10), np.float32), [1, 2])",
@@ -181,7 +181,7 @@ def run_case(code, folder):
     """Run one case's code in `folder`; return the exception it raised (or None)."""
     ns = namespace(folder)
     try:
-        exec(code, ns)
+        exec(code, ns)  # noqa: S102 - the cases are this file's own code lines
     except Exception as e:  # noqa: BLE001 - we want to see whatever comes out
         return e
     return None
@@ -214,14 +214,14 @@ def test_a_bad_weights_file_changes_nothing(tmp_path, monkeypatch):
 def markdown():
     """The docs/errors.md page, made by running every case."""
     lines = ["# Errors: what minicnn says to bad input", "",
-             "Generated by `python tests/test_errors.py --write-doc`, which runs each line below "
+             ("Generated by `python tests/test_errors.py --write-doc`, which runs each line below "
              "and records what it raised; `tests/test_errors.py` checks the type and the key "
-             "words, and that this page is current.", "",
-             "Names in the code: `np`, every `minicnn` export, `x` (2, 1, 8, 8) and "
+             "words, and that this page is current."), "",
+             ("Names in the code: `np`, every `minicnn` export, `x` (2, 1, 8, 8) and "
              "`X` (16, 1, 8, 8) float32 images, `y` (16,) labels 0-9, `model` = "
              "`Sequential([Conv2D(1, 4, 3, padding=1), ReLU(), MaxPool2D(2), Flatten(), "
              "Linear(64, 10)])`, and files `other.npz` (weights of a wider network), "
-             "`truncated.npz`, `notes.txt`, `nan.npz`.", "",
+             "`truncated.npz`, `notes.txt`, `nan.npz`."), "",
              f"{len(CASES)} kinds of bad input.", "",
              "| # | bad input | code | exception | message |", "|---|---|---|---|---|"]
     with tempfile.TemporaryDirectory() as folder:

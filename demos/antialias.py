@@ -1,0 +1,190 @@
+"""Blur before you subsample: anti-aliased pooling makes a CNN more shift-consistent (Zhang 2019).
+
+    trunk(pool) = Conv2D(1, 16, 3, p=1) ReLU pool(16) Conv2D(16, 32, 3, p=1) ReLU pool(32)
+                  Conv2D(32, 32, 3, p=1) ReLU GlobalAvgPool2D Linear(32, 10)
+    pool in:  MaxPool2D(2) | AvgPool2D(2) | MaxBlurPool2D(C, 3) = MaxPool2D(2, stride=1) + blur
+
+1. One pooling layer (stride 2) on feature maps of digit canvases (a fixed random 3x3 conv +
+   ReLU). Shift the input right by s = 0..8 pixels. The output should move by s/2, so we measure
+
+       e(s) = ||f(S_s x) - T_s|| / ||f(x)||,   T_s = S_{s/2} f(x)                       (s even)
+                                              T_s = (S_{(s-1)/2} f(x) + S_{(s+1)/2} f(x)) / 2 (s odd)
+
+   i.e. for an odd shift the target is the half-way point between the two neighbouring integer
+   output shifts. The digit stays far from the canvas border, so the border plays no part.
+2. Trained networks, on digits placed anywhere on a 16x16 canvas (a random shift per batch).
+   Test: every test digit at two random positions. Accuracy alone would raise consistency (two
+   correct answers agree), so we report both: consistency = fraction of pairs whose two
+   predicted classes are equal.
+
+Run: python demos/antialias.py [--epochs 15] [--pairs 4] [--canvas 16] [--out figures]
+"""
+
+import argparse
+import pathlib
+import sys
+import time
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))   # run from anywhere
+from minicnn import (Adam, AvgPool2D, Conv2D, GlobalAvgPool2D, Linear, MaxPool2D, ReLU,
+                     Sequential, fit, load_digits, place_on_canvas)
+from minicnn.augment import RandomShift
+from minicnn.blurpool import BlurPool2D, MaxBlurPool2D
+from minicnn.equivariance import shift_zero
+
+# The pooling layers compared: name -> function (channels) -> a stride-2 layer.
+POOLS = {
+    "MaxPool2D(2)": lambda c: MaxPool2D(2),
+    "AvgPool2D(2)": lambda c: AvgPool2D(2),
+    "BlurPool2D(3)": lambda c: BlurPool2D(c, 3),
+    "MaxBlurPool2D(3)": lambda c: MaxBlurPool2D(c, 3),
+    "MaxBlurPool2D(5)": lambda c: MaxBlurPool2D(c, 5),
+}
+TRAINED = ["MaxPool2D(2)", "AvgPool2D(2)", "MaxBlurPool2D(3)", "MaxBlurPool2D(5)"]
+
+
+def make_net(pool, seed):
+    rng = np.random.default_rng(seed)
+    return Sequential([Conv2D(1, 16, 3, padding=1, rng=rng), ReLU(), POOLS[pool](16),
+                       Conv2D(16, 32, 3, padding=1, rng=rng), ReLU(), POOLS[pool](32),
+                       Conv2D(32, 32, 3, padding=1, rng=rng), ReLU(),
+                       GlobalAvgPool2D(), Linear(32, 10, rng=rng)])
+
+
+def shift_error(f, x, s):
+    """e(s) above, for a horizontal shift of s pixels through a stride-2 map f."""
+    fx, fsx = f(x), f(shift_zero(x, (0, s)))
+    lo, hi = s // 2, (s + 1) // 2                          # equal for even s
+    target = 0.5 * (shift_zero(fx, (0, lo)) + shift_zero(fx, (0, hi)))
+    return float(np.linalg.norm(fsx - target) / np.linalg.norm(fx))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default="figures")
+    parser.add_argument("--quick", action="store_true", help="tiny settings, for tests")
+    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--pairs", type=int, default=4, help="random position pairs per test digit")
+    parser.add_argument("--canvas", type=int, default=16, help="side of the training canvas")
+    parser.add_argument("--max-shift", type=int, default=8, help="largest shift in part 1")
+    args = parser.parse_args(argv)
+    epochs, pairs = (1, 1) if args.quick else (args.epochs, args.pairs)
+    out = pathlib.Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    X_tr, y_tr, X_te, y_te = load_digits(seed=args.seed)
+    if args.quick:
+        X_tr, y_tr, X_te, y_te = X_tr[:300], y_tr[:300], X_te[:100], y_te[:100]
+
+    # ---- 1. one pooling layer, shifts 0..max_shift ------------------------------------------
+    shifts = list(range(args.max_shift + 1))
+    side = 8 + 2 * args.max_shift + 8                      # digit at column 8, room to move
+    x = place_on_canvas(X_te[:64], side, (side // 2 - 4, 8)).astype(np.float64)
+    features = Sequential([Conv2D(1, 8, 3, padding=1, rng=args.seed, dtype=np.float64), ReLU()])
+    fx_in = features.forward(x)                            # (64, 8, side, side): bias 0, so the
+    pools = {name: make(8) for name, make in POOLS.items()}  # background stays exactly 0
+    errors = {name: [shift_error(lambda v: p.forward(features.forward(v)), x, s)
+                     for s in shifts] for name, p in pools.items()}
+
+    # ---- 2. trained networks: accuracy and consistency -------------------------------------
+    C = args.canvas
+    centre = (C - 8) // 2
+    train_canvas = place_on_canvas(X_tr, C, (centre, centre))
+    anywhere = RandomShift(centre, fill="zeros")           # the whole 8x8 box stays inside
+    rng = np.random.default_rng(args.seed + 1)
+    reps = np.repeat(np.arange(len(X_te)), pairs)          # each test digit `pairs` times
+    pos_a = rng.integers(0, C - 8 + 1, size=(len(reps), 2))
+    pos_b = rng.integers(0, C - 8 + 1, size=(len(reps), 2))
+    test_a = place_on_canvas(X_te[reps], C, pos_a)
+    test_b = place_on_canvas(X_te[reps], C, pos_b)
+    y_pairs = y_te[reps]
+    results, models = {}, {}
+    for name in TRAINED:
+        t0 = time.perf_counter()
+        net = make_net(name, args.seed)
+        fit(net, train_canvas, y_tr, epochs=epochs, batch_size=64, optimizer=Adam(2e-3),
+            transform=anywhere, seed=args.seed, progress=False)
+        pa, pb = net.predict(test_a), net.predict(test_b)
+        results[name] = {"accuracy": float(np.mean(np.r_[pa == y_pairs, pb == y_pairs])),
+                         "consistency": float(np.mean(pa == pb)),
+                         "train_seconds": time.perf_counter() - t0}
+        models[name] = net
+
+    # ---- tables -------------------------------------------------------------------------------
+    print(f"1. one stride-2 pooling layer after a random conv + ReLU, {len(x)} digit canvases "
+          f"{side}x{side}, shifted right by s pixels")
+    print(f"{'pool':18s}" + "".join(f"  s={s:<5d}" for s in shifts))
+    for name, errs in errors.items():
+        print(f"{name:18s}" + "".join(f"  {e:7.4f}" for e in errs))
+    print("   e(s) = ||f(S_s x) - T_s|| / ||f(x)||; T_s = f(x) shifted by s/2, or for odd s the "
+          "mean of the shifts by (s-1)/2 and (s+1)/2")
+    print(f"\n2. trained on digits anywhere on a {C}x{C} canvas ({epochs} epochs, Adam); tested "
+          f"on {len(reps)} pairs = {len(X_te)} test digits x {pairs} pairs of random positions")
+    print(f"{'model (pooling)':18s} | accuracy | consistency | train time")
+    for name, r in results.items():
+        print(f"{name:18s} |  {r['accuracy']:6.3f}  |   {r['consistency']:6.3f}    | "
+              f"{r['train_seconds']:5.1f} s")
+
+    # ---- figures ------------------------------------------------------------------------------
+    figures = []
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.4))
+    for name, errs in errors.items():
+        axes[0].plot(shifts, errs, "o-", label=name)
+    axes[0].set_xlabel("input shift s (pixels, to the right)")
+    axes[0].set_ylabel("e(s): distance to the ideal shifted output")
+    axes[0].set_title("One stride-2 pool: exact at even shifts,\nblurring lowers the error at "
+                      "odd shifts", fontsize=10)
+    axes[0].legend(fontsize=8)
+    names = list(results)
+    pos = np.arange(len(names))
+    for k, key in enumerate(["accuracy", "consistency"]):
+        vals = [results[n][key] for n in names]
+        bars = axes[1].bar(pos + (k - 0.5) * 0.38, vals, 0.38, label=key)
+        axes[1].bar_label(bars, fmt="%.3f", fontsize=8)
+    axes[1].set_xticks(pos, names, fontsize=8)
+    low = min(min(r["accuracy"], r["consistency"]) for r in results.values())
+    axes[1].set_ylim(max(0, low - 0.1), 1.0)
+    axes[1].set_title("Trained networks: accuracy and shift consistency\n(same class for two "
+                      "random positions of a digit)", fontsize=10)
+    axes[1].legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    figures.append(out / "antialias.png")
+    fig.savefig(figures[-1], dpi=80)
+    plt.close(fig)
+
+    # One digit's pooled map (channel with the most energy) for shifts 0..3: max pool flickers.
+    fig, axes = plt.subplots(2, 4, figsize=(10, 5.4))
+    ch = int(np.argmax((fx_in[0] ** 2).sum(axis=(1, 2))))
+    for row, name in enumerate(["MaxPool2D(2)", "MaxBlurPool2D(3)"]):
+        for s in range(4):
+            m = pools[name].forward(features.forward(shift_zero(x[:1], (0, s))))[0, ch]
+            lo = side // 2 // 2 - 4
+            axes[row, s].imshow(m[lo:lo + 8, 2:2 + 12], cmap="viridis", vmin=0,
+                                vmax=fx_in[0, ch].max())
+            axes[row, s].set_title(f"{name}, input shift {s}", fontsize=9)
+            axes[row, s].set_xticks([])
+            axes[row, s].set_yticks([])
+    fig.suptitle("Pooled feature map of one digit as the input moves by 1 pixel at a time:\n"
+                 "max pooling changes shape at odd shifts, blur pooling moves half a pixel")
+    fig.tight_layout()
+    figures.append(out / "antialias_maps.png")
+    fig.savefig(figures[-1], dpi=80)
+    plt.close(fig)
+
+    print("\nfigures written:")
+    for path in figures:
+        print(f"  {path}")
+    print(f"done in {time.perf_counter() - start:.1f} s")
+    return {"shifts": shifts, "equivariance_error": errors, "trained": results,
+            "epochs": epochs, "pairs": len(reps), "figures": figures}
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,269 @@
+"""Slide a digit across the canvas and watch the feature maps and two classifier heads live.
+
+    trunk:  Conv2D(1,16,3,p=1) ReLU MaxPool2D(2) Conv2D(16,32,3,p=1) ReLU MaxPool2D(2)
+            Conv2D(32,64,3,p=1) ReLU                        -> 64 feature maps of 8x8
+    head a: Flatten + Linear(4096, 10)        one weight per (channel, position): not invariant
+    head b: GlobalAvgPool2D + Linear(64, 10)  averages each map over positions first
+
+Both heads read the SAME trunk, trained with the 8x8 digit only in the top-left corner of a
+32x32 canvas (offsets 0..4, the dashed box). The trunk is translation-equivariant: drag the digit
+and the feature maps move with it. Head a has only ever seen features in the corner and loses
+the digit when it moves away; head b averages over positions, so it is (nearly) invariant.
+Training: head a end to end with the trunk (about 30 s), then head b on the trained trunk; the
+weights are cached (--cache) and reloaded on the next run.
+
+Run: python demos/explore.py                         (a window with sliders)
+     python demos/explore.py --save docs/explorer.png --row 22 --col 22 --digit 3   (headless)
+"""
+
+import argparse
+import os
+import pathlib
+import sys
+import time
+
+import matplotlib
+
+matplotlib.rcParams["image.interpolation"] = "nearest"        # crisp pixels
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.patches import Rectangle
+from matplotlib.widgets import Slider
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))   # run from anywhere
+from minicnn import (Adam, Conv2D, Flatten, GlobalAvgPool2D, Linear, MaxPool2D, ReLU, Sequential,
+                     accuracy, fit, load_digits, load_weights, place_on_canvas, save_weights,
+                     softmax)
+
+CANVAS = 32            # canvas side; 3 convs and 2 pools leave 64 maps of 8x8 = 4096 features
+TRAIN_OFFSETS = 5      # training digits sit at rows and cols 0..4 only
+CHANNELS_SHOWN = 4     # feature maps shown per conv layer
+HEADS = {"flatten": "a) Flatten + Linear(4096, 10)", "gap": "b) GlobalAvgPool2D + Linear(64, 10)"}
+TRAIN_CALLS = 0        # how many times train_models ran (the tests check the cache with it)
+
+
+def make_models(seed):
+    """{"flatten": model a, "gap": model b}: two Sequentials sharing the same trunk layers."""
+    rng = np.random.default_rng(seed)
+    trunk = [Conv2D(1, 16, 3, padding=1, rng=rng), ReLU(), MaxPool2D(2),
+             Conv2D(16, 32, 3, padding=1, rng=rng), ReLU(), MaxPool2D(2),
+             Conv2D(32, 64, 3, padding=1, rng=rng), ReLU()]
+    return {"flatten": Sequential(trunk + [Flatten(), Linear(4096, 10, rng=rng)]),
+            "gap": Sequential(trunk + [GlobalAvgPool2D(), Linear(64, 10, rng=rng)])}
+
+
+def in_corner(images, rng):
+    """Place (N, 1, h, w) digits at random offsets 0..4 on blank canvases (N, 1, 32, 32)."""
+    return place_on_canvas(images, CANVAS, rng.integers(0, TRAIN_OFFSETS, (len(images), 2)))
+
+
+def train_models(models, X, y, seed=0, quick=False):
+    """Head a with the trunk end to end, then head b on the frozen trunk, corner digits only."""
+    global TRAIN_CALLS
+    TRAIN_CALLS += 1
+    if quick:
+        X, y = X[:200], y[:200]
+    h, w = X.shape[-2:]
+    # a) fit sees canvases; the transform re-draws each digit's corner offset in every batch.
+    fit(models["flatten"], place_on_canvas(X, CANVAS, (0, 0)), y, epochs=1 if quick else 3,
+        batch_size=32, optimizer=Adam(2e-3), seed=seed, progress=False,
+        transform=lambda xb, rng: in_corner(xb[:, :, :h, :w], rng))
+    # b) the averaged feature maps of two corner copies of each digit -> Linear(64, 10).
+    rng = np.random.default_rng(seed)
+    pooled = Sequential(models["gap"].layers[:-1])                  # trunk + GlobalAvgPool2D
+    feats = np.concatenate([pooled.logits(in_corner(X, rng)) for _ in range(2)])   # (2N, 64)
+    fit(Sequential(models["gap"].layers[-1:]), feats, np.tile(y, 2),
+        epochs=5 if quick else 30, batch_size=64, optimizer=Adam(1e-2), seed=seed, progress=False)
+
+
+def default_cache_dir():
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "minicnn")
+
+
+def load_or_train(X, y, seed=0, cache_dir=None, quick=False, retrain=False):
+    """The two models, from the weight cache if present, else trained and saved there.
+
+    Returns (models, trained): trained is True when this call ran `train_models`.
+    """
+    cache_dir = cache_dir or default_cache_dir()
+    models = make_models(seed)
+    tag = f"explorer-seed{seed}{'-quick' if quick else ''}"
+    paths = {name: os.path.join(cache_dir, f"{tag}-{name}.npz") for name in models}
+    if not retrain and all(os.path.exists(p) for p in paths.values()):
+        try:
+            for name, model in models.items():
+                load_weights(model, paths[name])
+            return models, False
+        except ValueError as e:
+            print(f"weight cache unusable, training again: {e}")
+    train_models(models, X, y, seed, quick)
+    os.makedirs(cache_dir, exist_ok=True)
+    for name, model in models.items():
+        save_weights(model, paths[name])
+    return models, True
+
+
+def trunk_maps(model, canvas):
+    """[ReLU output (F, H', W') of conv layer 1, 2, 3] for one canvas (1, 1, H, W)."""
+    maps, x = [], canvas
+    for layer in model.layers:
+        if isinstance(layer, (Flatten, GlobalAvgPool2D)):          # the head starts here
+            break
+        x = layer.forward(x)
+        if isinstance(layer, ReLU):                                # each ReLU follows a conv
+            maps.append(x[0])
+    return maps
+
+
+def build_explorer(models, images, labels, canvas_size=CANVAS, row=0, col=0, digit=None):
+    """The figure: canvas, feature maps of each conv layer, both heads' probabilities, sliders.
+
+    models: {"flatten": ..., "gap": ...}; images: (N, 1, h, w) digits; labels: (N,).
+    The digit slider picks the first example of each class. Returns (fig, controls):
+    controls["row"], ["col"], ["digit"] are Sliders (moving one redraws through `update`),
+    controls["view"] holds the artists.
+    """
+    h, w = images.shape[-2:]
+    classes = np.unique(labels)
+    first = {int(k): int(np.flatnonzero(labels == k)[0]) for k in classes}
+    examples = images[list(first.values())]                          # (K, 1, h, w)
+    # Channels to show: the most active ones on the classes' examples in the training corner.
+    ref = [trunk_maps(models["flatten"], place_on_canvas(e[None], canvas_size, (2, 2)))
+           for e in examples]
+    shown = [np.argsort(-np.mean([r[k].mean(axis=(1, 2)) for r in ref], axis=0))[:CHANNELS_SHOWN]
+             for k in range(len(ref[0]))]
+    vmax = [max(float(r[k][shown[k]].max()) for r in ref) or 1.0 for k in range(len(ref[0]))]
+
+    fig = plt.figure(figsize=(14, 7.2))
+    fig.suptitle("Same trunk, two heads. Training digits were only inside the dashed box "
+                 "(offsets 0..4).", fontsize=13)
+    outer = fig.add_gridspec(1, 3, width_ratios=[1.25, 2.0, 1.5], left=0.03, right=0.98,
+                             top=0.86, bottom=0.24, wspace=0.18)
+    ax_in = fig.add_subplot(outer[0])
+    img = ax_in.imshow(np.zeros((canvas_size, canvas_size)), cmap="gray_r", vmin=0, vmax=1)
+    ax_in.add_patch(Rectangle((-0.5, -0.5), TRAIN_OFFSETS - 1 + w, TRAIN_OFFSETS - 1 + h,
+                              fill=False, ls="--", lw=1.5, ec="tab:orange"))
+    ax_in.set_xticks([0, canvas_size - 1])
+    ax_in.set_yticks([0, canvas_size - 1])
+    grid = outer[1].subgridspec(len(shown), CHANNELS_SHOWN, hspace=0.35, wspace=0.08)
+    fmaps = []
+    for k, channels in enumerate(shown):
+        row_imgs = []
+        for j, c in enumerate(channels):
+            ax = fig.add_subplot(grid[k, j])
+            row_imgs.append(ax.imshow(ref[0][k][c], cmap="viridis", vmin=0, vmax=vmax[k]))
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_title(f"channel {c}", fontsize=8, pad=2)
+            if j == 0:
+                size = ref[0][k].shape[-1]
+                ax.set_ylabel(f"conv{k + 1}\n{size}x{size}", fontsize=10)
+        fmaps.append(row_imgs)
+    bars_grid = outer[2].subgridspec(2, 1, hspace=0.55)
+    bars = {}
+    for i, name in enumerate(models):
+        ax = fig.add_subplot(bars_grid[i])
+        bars[name] = (ax, ax.bar(classes, np.zeros(len(classes)), color="tab:gray"))
+        ax.set_ylim(0, 1)
+        ax.set_xticks(classes)
+        ax.set_ylabel("probability")
+    ax_in.set_xlabel("class bars: green = true class, red = wrong prediction", fontsize=8)
+
+    sliders = {}
+    digit = int(classes[0]) if digit is None else digit
+    for i, (key, label, low, high, init) in enumerate([
+            ("row", "digit row", 0, canvas_size - h, row),
+            ("col", "digit col", 0, canvas_size - w, col),
+            ("digit", "digit class", int(classes.min()), int(classes.max()), digit)]):
+        ax = fig.add_axes([0.12, 0.14 - 0.05 * i, 0.6, 0.03])
+        sliders[key] = Slider(ax, label, low, high, valinit=init, valstep=1, valfmt="%d")
+    view = dict(models=models, images=images, labels=labels, first=first, shown=shown,
+                canvas_size=canvas_size, img=img, ax_in=ax_in, fmaps=fmaps, bars=bars)
+    controls = dict(sliders, view=view)
+    for s in sliders.values():
+        s.on_changed(lambda _val: (update(controls), fig.canvas.draw_idle()))
+    update(controls)
+    return fig, controls
+
+
+def update(controls):
+    """Redraw for the sliders' current values. Returns {"canvas": (H, W), head name: probs}."""
+    v = controls["view"]
+    row, col = int(controls["row"].val), int(controls["col"].val)
+    idx = v["first"][int(controls["digit"].val)]
+    label = int(v["labels"][idx])
+    canvas = place_on_canvas(v["images"][idx:idx + 1], v["canvas_size"], (row, col))
+    v["img"].set_data(canvas[0, 0])
+    v["ax_in"].set_title(f"input {v['canvas_size']}x{v['canvas_size']}: digit {label} at "
+                         f"row {row}, col {col}", fontsize=11)
+    for k, fmap in enumerate(trunk_maps(v["models"]["flatten"], canvas)):
+        for im, c in zip(v["fmaps"][k], v["shown"][k]):
+            im.set_data(fmap[c])
+    out = {"canvas": canvas[0, 0]}
+    for name, model in v["models"].items():
+        probs = softmax(model.forward(canvas))[0]                     # (10,)
+        ax, bars = v["bars"][name]
+        pred = int(probs.argmax())
+        for k, (bar, p) in enumerate(zip(bars, probs)):
+            bar.set_height(p)
+            bar.set_color("tab:green" if k == label else
+                          "tab:red" if k == pred else "tab:gray")
+        verdict = "right" if pred == label else "WRONG"
+        ax.set_title(f"{HEADS[name]}\npredicts {pred} (p={probs[pred]:.2f}): {verdict}",
+                     fontsize=10, color="black" if pred == label else "tab:red")
+        out[name] = probs
+    return out
+
+
+def save_png(fig, path, dpi=80):
+    """Save a figure as a 256-colour PNG (keeps the screenshot small)."""
+    from PIL import Image  # ships with matplotlib
+    fig.savefig(path, dpi=dpi)
+    Image.open(path).convert("RGB").quantize(256).save(path, optimize=True)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--cache", metavar="DIR", help="weight cache (default ~/.cache/minicnn)")
+    parser.add_argument("--retrain", action="store_true", help="ignore the cache, train again")
+    parser.add_argument("--quick", action="store_true", help="tiny training, for tests")
+    parser.add_argument("--save", metavar="FILE", help="save one frame as PNG and exit")
+    parser.add_argument("--out", metavar="DIR", help="like --save DIR/explorer.png")
+    parser.add_argument("--row", type=int, default=0, help="initial digit row")
+    parser.add_argument("--col", type=int, default=0, help="initial digit column")
+    parser.add_argument("--digit", type=int, default=3, help="initial digit class")
+    args = parser.parse_args(argv)
+    save = args.save or (os.path.join(args.out, "explorer.png") if args.out else None)
+    if save:
+        plt.switch_backend("Agg")                                 # headless: no window
+        os.makedirs(os.path.dirname(os.path.abspath(save)), exist_ok=True)
+
+    X_tr, y_tr, X_te, y_te = load_digits(seed=args.seed)
+    start = time.perf_counter()
+    models, trained = load_or_train(X_tr, y_tr, args.seed, args.cache, args.quick, args.retrain)
+    print(f"{'trained' if trained else 'loaded cached weights'} in "
+          f"{time.perf_counter() - start:.1f} s")
+    h = X_te.shape[-1]
+    positions = [(2, 2), (CANVAS // 2 - h // 2,) * 2, (CANVAS - h - 2,) * 2]
+    acc = {pos: {name: accuracy(m, place_on_canvas(X_te, CANVAS, pos), y_te)
+                 for name, m in models.items()} for pos in positions}
+    print(f"\ntest accuracy ({len(y_te)} digits) by position of the digit's top-left corner")
+    print(f"{'position':>10}  {'a) flatten':>10}  {'b) global avg pool':>18}")
+    for pos, a in acc.items():
+        print(f"{str(pos):>10}  {a['flatten']:>10.3f}  {a['gap']:>18.3f}")
+
+    fig, controls = build_explorer(models, X_te, y_te, CANVAS, args.row, args.col, args.digit)
+    probs = update(controls)
+    if save:
+        save_png(fig, save)
+        plt.close(fig)
+        print(f"saved {save}")
+    else:
+        plt.show()
+    return {"trained": trained, "accuracy": acc, "probs": probs, "saved": save}
+
+
+if __name__ == "__main__":
+    main()

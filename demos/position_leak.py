@@ -1,0 +1,158 @@
+"""Zero padding tells a "translation-invariant" network where things are (Kayhan & van Gemert 2020).
+
+    net(mode) = Conv2D(1, 8, 3, p=1) ReLU Conv2D(8, 16, 3, p=1) ReLU Conv2D(16, 16, 3, p=1) ReLU
+                Conv2D(16, 16, 3, p=1) ReLU GlobalMaxPool2D Linear(16, 2)   padding_mode = mode
+
+Two classes that differ ONLY in where the same digit sits: class 0 has it near the top-left
+corner, class 1 near the bottom-right, and the two images are exact circular shifts of each other
+(by half the canvas in both directions). A convolutional trunk with a global pooling head is often
+called translation-invariant. It is, exactly, with circular padding: a circularly padded conv
+commutes with circular shifts and the global max ignores where the maximum is, so the two images
+of a pair give IDENTICAL logits and the same predicted class. Since every test digit appears
+once in each class, exactly one of the two is right: accuracy is 50% by construction.
+With zero padding the frame of zeros differs from the background as soon as a bias makes the
+background nonzero, so the network can learn "near the top border" and solve the task.
+
+Run: python demos/position_leak.py [--epochs 8] [--canvas 20] [--out figures]
+"""
+
+import argparse
+import pathlib
+import sys
+import time
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))   # run from anywhere
+from minicnn import (Adam, Conv2D, GlobalMaxPool2D, Linear, ReLU, Sequential, fit, load_digits,
+                     place_on_canvas)
+
+MODES = ("zeros", "circular")
+
+
+def make_net(mode, seed):
+    rng = np.random.default_rng(seed)
+    return Sequential([Conv2D(1, 8, 3, padding=1, padding_mode=mode, rng=rng), ReLU(),
+                       Conv2D(8, 16, 3, padding=1, padding_mode=mode, rng=rng), ReLU(),
+                       Conv2D(16, 16, 3, padding=1, padding_mode=mode, rng=rng), ReLU(),
+                       Conv2D(16, 16, 3, padding=1, padding_mode=mode, rng=rng), ReLU(),
+                       GlobalMaxPool2D(), Linear(16, 2, rng=rng)])
+
+
+def two_positions(digits, canvas, margin):
+    """Every digit twice: top-left (class 0) and shifted by canvas/2 both ways (class 1)."""
+    a = (margin, margin)
+    b = (margin + canvas // 2, margin + canvas // 2)
+    X = np.concatenate([place_on_canvas(digits, canvas, a), place_on_canvas(digits, canvas, b)])
+    y = np.r_[np.zeros(len(digits), np.int64), np.ones(len(digits), np.int64)]
+    return X, y                                              # X: (2N, 1, canvas, canvas)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default="figures")
+    parser.add_argument("--quick", action="store_true", help="tiny settings, for tests")
+    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--canvas", type=int, default=20, help="even, >= 16 + 2 * margin")
+    parser.add_argument("--margin", type=int, default=1, help="gap between digit and corner")
+    args = parser.parse_args(argv)
+    C, m = args.canvas, args.margin
+    if C % 2 or C // 2 + m + 8 > C:
+        parser.error(f"--canvas {C} must be even and leave room for two 8x8 digits at margin {m}")
+    epochs = 3 if args.quick else args.epochs
+    out = pathlib.Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    X_tr, _, X_te, _ = load_digits(seed=args.seed)           # digit labels are not used
+    if args.quick:
+        X_tr, X_te = X_tr[:250], X_te[:100]
+    Xtr, ytr = two_positions(X_tr, C, m)
+    Xte, yte = two_positions(X_te, C, m)
+    n = len(X_te)
+    # The pair really is a circular shift: the premise of the 50% argument, checked.
+    assert np.array_equal(np.roll(Xte[:n], (C // 2, C // 2), axis=(2, 3)), Xte[n:])
+
+    results, nets = {}, {}
+    for mode in MODES:
+        net = make_net(mode, args.seed)
+        fit(net, Xtr, ytr, epochs=epochs, batch_size=64, optimizer=Adam(3e-3), seed=args.seed,
+            progress=False)
+        logits = net.logits(Xte)                             # (2n, 2)
+        pred = logits.argmax(axis=1)
+        results[mode] = {"test_accuracy": float(np.mean(pred == yte)),
+                         "train_accuracy": float(np.mean(net.predict(Xtr) == ytr)),
+                         "same_prediction_in_pair": float(np.mean(pred[:n] == pred[n:])),
+                         "max_logit_diff_in_pair": float(np.abs(logits[:n] - logits[n:]).max())}
+        nets[mode] = net
+
+    # Feature maps of a constant image: the last conv layer's output, before the global max.
+    const = np.full((1, 1, C, C), float(X_te.mean()), dtype=np.float32)
+    const_maps = {mode: Sequential(nets[mode].layers[:-2]).forward(const)[0] for mode in MODES}
+    for mode in MODES:
+        results[mode]["constant_image_map_std"] = float(const_maps[mode].std(axis=(1, 2)).max())
+
+    # ---- table ------------------------------------------------------------------------------
+    print(f"{C}x{C} canvas; class 0 = digit at {(m, m)}, class 1 = the same image rolled by "
+          f"{(C // 2, C // 2)}; {len(Xtr)} training and {len(Xte)} test images, "
+          f"{epochs} epochs")
+    print(f"{'padding':9s} | train acc | test acc | same class for both images of a pair | "
+          f"max |logit diff| in pair | constant image: max std of a map")
+    for mode, r in results.items():
+        print(f"{mode:9s} |   {r['train_accuracy']:.3f}   |  {r['test_accuracy']:.3f}   | "
+              f"{r['same_prediction_in_pair']:36.3f} | {r['max_logit_diff_in_pair']:23.2e} | "
+              f"{r['constant_image_map_std']:.2e}")
+
+    # ---- figures ----------------------------------------------------------------------------
+    figures = []
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3.9))
+    for ax, idx, title in [(axes[0], 0, "class 0: top-left"), (axes[1], n, "class 1: bottom-right"
+                                                                 "\n(= class 0 rolled by half)")]:
+        ax.imshow(Xte[idx, 0], cmap="gray_r")
+        ax.set_title(title, fontsize=10)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    accs = [results[mode]["test_accuracy"] for mode in MODES]
+    bars = axes[2].bar([f"{mode} padding" for mode in MODES], accs, color=["C1", "C0"])
+    axes[2].bar_label(bars, fmt="%.3f")
+    axes[2].axhline(0.5, color="k", linestyle="--", linewidth=1)
+    axes[2].set_ylim(0, 1.08)
+    axes[2].set_ylabel("test accuracy")
+    axes[2].set_title("Same conv net + global max pool:\nzero padding leaks where, circular "
+                      "cannot", fontsize=10)
+    fig.tight_layout()
+    figures.append(out / "position_leak.png")
+    fig.savefig(figures[-1], dpi=80)
+    plt.close(fig)
+
+    fig, axes = plt.subplots(2, 4, figsize=(10, 5.6))
+    for row, mode in enumerate(MODES):
+        maps = const_maps[mode]
+        chans = np.argsort(-maps.std(axis=(1, 2)) - maps.mean(axis=(1, 2)) * 1e-6)[:4]
+        for k, ch in enumerate(chans):
+            im = axes[row, k].imshow(maps[ch], cmap="viridis")
+            axes[row, k].set_title(f"{mode}: channel {ch}\nstd {maps[ch].std():.1e}", fontsize=9)
+            axes[row, k].set_xticks([])
+            axes[row, k].set_yticks([])
+            fig.colorbar(im, ax=axes[row, k], fraction=0.046)
+    fig.suptitle("Last conv layer on a CONSTANT image (trained nets): circular padding gives "
+                 "constant maps,\nzero padding makes them vary near the border, i.e. "
+                 "encodes position")
+    fig.tight_layout()
+    figures.append(out / "position_leak_constant.png")
+    fig.savefig(figures[-1], dpi=80)
+    plt.close(fig)
+
+    print("\nfigures written:")
+    for path in figures:
+        print(f"  {path}")
+    print(f"done in {time.perf_counter() - start:.1f} s")
+    return results | {"test_examples": len(Xte), "figures": figures}
+
+
+if __name__ == "__main__":
+    main()
