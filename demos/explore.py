@@ -31,9 +31,23 @@ from matplotlib.patches import Rectangle
 from matplotlib.widgets import Slider
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))   # run from anywhere
-from minicnn import (Adam, Conv2D, Flatten, GlobalAvgPool2D, Linear, MaxPool2D, ReLU, Sequential,
-                     accuracy, fit, load_digits, load_weights, place_on_canvas, save_weights,
-                     softmax)
+from minicnn import (
+    Adam,
+    Conv2D,
+    Flatten,
+    GlobalAvgPool2D,
+    Linear,
+    MaxPool2D,
+    ReLU,
+    Sequential,
+    accuracy,
+    fit,
+    load_digits,
+    load_weights,
+    place_on_canvas,
+    save_weights,
+    softmax,
+)
 
 CANVAS = 32            # canvas side; 3 convs and 2 pools leave 64 maps of 8x8 = 4096 features
 TRAIN_OFFSETS = 5      # training digits sit at rows and cols 0..4 only
@@ -138,6 +152,9 @@ def build_explorer(models, images, labels, canvas_size=CANVAS, row=0, col=0, dig
     fig = plt.figure(figsize=(14, 7.2))
     fig.suptitle("Same trunk, two heads. Training digits were only inside the dashed box "
                  "(offsets 0..4).", fontsize=13)
+    fig.text(0.5, 0.915, f"Middle: ReLU outputs of the shared trunk ({CHANNELS_SHOWN} most active "
+             "channels per conv layer). Right: class probabilities, green = true class, "
+             "red = wrong prediction.", ha="center", fontsize=9.5)
     outer = fig.add_gridspec(1, 3, width_ratios=[1.25, 2.0, 1.5], left=0.03, right=0.98,
                              top=0.86, bottom=0.24, wspace=0.18)
     ax_in = fig.add_subplot(outer[0])
@@ -168,7 +185,6 @@ def build_explorer(models, images, labels, canvas_size=CANVAS, row=0, col=0, dig
         ax.set_ylim(0, 1)
         ax.set_xticks(classes)
         ax.set_ylabel("probability")
-    ax_in.set_xlabel("class bars: green = true class, red = wrong prediction", fontsize=8)
 
     sliders = {}
     digit = int(classes[0]) if digit is None else digit
@@ -178,8 +194,8 @@ def build_explorer(models, images, labels, canvas_size=CANVAS, row=0, col=0, dig
             ("digit", "digit class", int(classes.min()), int(classes.max()), digit)]):
         ax = fig.add_axes([0.12, 0.14 - 0.05 * i, 0.6, 0.03])
         sliders[key] = Slider(ax, label, low, high, valinit=init, valstep=1, valfmt="%d")
-    view = dict(models=models, images=images, labels=labels, first=first, shown=shown,
-                canvas_size=canvas_size, img=img, ax_in=ax_in, fmaps=fmaps, bars=bars)
+    view = {"models": models, "images": images, "labels": labels, "first": first, "shown": shown,
+                "canvas_size": canvas_size, "img": img, "ax_in": ax_in, "fmaps": fmaps, "bars": bars}
     controls = dict(sliders, view=view)
     for s in sliders.values():
         s.on_changed(lambda _val: (update(controls), fig.canvas.draw_idle()))
@@ -247,12 +263,14 @@ def main(argv=None):
           f"{time.perf_counter() - start:.1f} s")
     h = X_te.shape[-1]
     positions = [(2, 2), (CANVAS // 2 - h // 2,) * 2, (CANVAS - h - 2,) * 2]
+    if args.quick:
+        X_te, y_te = X_te[:100], y_te[:100]
     acc = {pos: {name: accuracy(m, place_on_canvas(X_te, CANVAS, pos), y_te)
                  for name, m in models.items()} for pos in positions}
     print(f"\ntest accuracy ({len(y_te)} digits) by position of the digit's top-left corner")
     print(f"{'position':>10}  {'a) flatten':>10}  {'b) global avg pool':>18}")
     for pos, a in acc.items():
-        print(f"{str(pos):>10}  {a['flatten']:>10.3f}  {a['gap']:>18.3f}")
+        print(f"{pos!s:>10}  {a['flatten']:>10.3f}  {a['gap']:>18.3f}")
 
     fig, controls = build_explorer(models, X_te, y_te, CANVAS, args.row, args.col, args.digit)
     probs = update(controls)

@@ -132,9 +132,10 @@ def main(argv=None):
     fig, axes = plt.subplots(2, 4, figsize=(10, 5.6))
     for row, mode in enumerate(MODES):
         maps = const_maps[mode]
-        chans = np.argsort(-maps.std(axis=(1, 2)) - maps.mean(axis=(1, 2)) * 1e-6)[:4]
-        for k, ch in enumerate(chans):
-            im = axes[row, k].imshow(maps[ch], cmap="viridis")
+        chans = np.argsort(-maps.max(axis=(1, 2)))[:4]      # the 4 most active channels
+        for k, ch in enumerate(chans):                       # colour scale from 0: a constant
+            im = axes[row, k].imshow(maps[ch], cmap="viridis", vmin=0,   # map looks flat
+                                     vmax=max(float(maps[ch].max()), 1e-6))
             axes[row, k].set_title(f"{mode}: channel {ch}\nstd {maps[ch].std():.1e}", fontsize=9)
             axes[row, k].set_xticks([])
             axes[row, k].set_yticks([])

@@ -310,7 +310,7 @@ def test_conv_stride_with_padding(impl, mode, kernel, stride, padding):
     kwargs = {"in_channels": 2, "out_channels": 3, "kernel_size": kernel, "stride": stride,
               "padding": padding, "padding_mode": mode}
     cfg = {"kwargs": kwargs, "seed": 4}
-    x = np.random.default_rng(5).standard_normal((2, 2, 7, 6))
+    x = np.random.default_rng(5).standard_normal((2, 2, 7, 6) if impl == "fast" else (1, 2, 6, 5))
     assert_close_to_numeric("conv_stride_padding", check_layer(make_conv(cfg, impl), x, rng=0))
 
 
