@@ -17,7 +17,7 @@
    correct answers agree), so we report both: consistency = fraction of pairs whose two
    predicted classes are equal.
 
-Run: python demos/antialias.py [--epochs 15] [--pairs 4] [--canvas 16] [--out figures]
+Run: python demos/antialias.py [--epochs 30] [--pairs 4] [--canvas 16] [--out figures]
 """
 
 import argparse
@@ -70,7 +70,7 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="figures")
     parser.add_argument("--quick", action="store_true", help="tiny settings, for tests")
-    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--pairs", type=int, default=4, help="random position pairs per test digit")
     parser.add_argument("--canvas", type=int, default=16, help="side of the training canvas")
     parser.add_argument("--max-shift", type=int, default=8, help="largest shift in part 1")
@@ -141,7 +141,8 @@ def main(argv=None):
     axes[0].set_ylabel("e(s): distance to the ideal shifted output")
     axes[0].set_title("One stride-2 pool: exact at even shifts,\nblurring lowers the error at "
                       "odd shifts", fontsize=10)
-    axes[0].legend(fontsize=8)
+    axes[0].set_ylim(0, 1.4 * max(max(e) for e in errors.values()))
+    axes[0].legend(fontsize=8, loc="upper center", ncol=3)
     names = list(results)
     pos = np.arange(len(names))
     for k, key in enumerate(["accuracy", "consistency"]):

@@ -20,9 +20,11 @@ import numpy as np
 from .base import Layer, ShapeError, as_pair
 from .padding import PADDING_MODES, pad2d, pad2d_backward, same_pads
 
-# im2col copies every window: C*KH*KW*Ho*Wo values per image. Above this many bytes for a batch,
-# Conv2D processes the batch in chunks (and recomputes the columns in backward).
-MAX_COLS_BYTES = 256 * 2**20
+# im2col copies every window: C*KH*KW*Ho*Wo values per image (9x the input for a 3x3 kernel).
+# Above this many bytes for a batch, Conv2D processes the batch in chunks (and recomputes the
+# columns in backward). Measured on N=512, Conv2D(16, 32, 3, padding=1), 32x32, float32: 32 MB
+# chunks ran forward+backward as fast as 256 MB ones, with a peak of 128 MB instead of 629 MB.
+MAX_COLS_BYTES = 32 * 2**20
 
 
 def conv_output_size(size, pad_before, pad_after, kernel, stride):

@@ -84,7 +84,10 @@ def test_zero_padded_convolution_commutes_with_shifts_only_away_from_the_border(
     assert shifted_then_conv[inner].size > 0
     assert rel_error(shifted_then_conv[inner], conv_then_shifted[inner]) <= EXACT
     if (dy, dx) != (0, 0):
-        assert_big_change("zero_padding_whole_map", change(shifted_then_conv, conv_then_shifted))
+        border = np.ones(shifted_then_conv.shape, dtype=bool)
+        border[inner] = False
+        assert_big_change("zero_padding_border", change(shifted_then_conv[border],
+                                                        conv_then_shifted[border]))
 
 
 def best_output_shift_change(f, x, shift):
