@@ -32,8 +32,19 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))   # run from anywhere
-from minicnn import (Adam, AvgPool2D, Conv2D, GlobalAvgPool2D, Linear, MaxPool2D, ReLU,
-                     Sequential, fit, load_digits, place_on_canvas)
+from minicnn import (
+    Adam,
+    AvgPool2D,
+    Conv2D,
+    GlobalAvgPool2D,
+    Linear,
+    MaxPool2D,
+    ReLU,
+    Sequential,
+    fit,
+    load_digits,
+    place_on_canvas,
+)
 from minicnn.augment import RandomShift
 from minicnn.blurpool import BlurPool2D, MaxBlurPool2D
 from minicnn.equivariance import shift_zero
@@ -90,8 +101,11 @@ def main(argv=None):
     features = Sequential([Conv2D(1, 8, 3, padding=1, rng=args.seed, dtype=np.float64), ReLU()])
     fx_in = features.forward(x)                            # (64, 8, side, side): bias 0, so the
     pools = {name: make(8) for name, make in POOLS.items()}  # background stays exactly 0
-    errors = {name: [shift_error(lambda v: p.forward(features.forward(v)), x, s)
-                     for s in shifts] for name, p in pools.items()}
+    errors = {}
+    for name, pool in pools.items():
+        def f(v, pool=pool):
+            return pool.forward(features.forward(v))
+        errors[name] = [shift_error(f, x, s) for s in shifts]
 
     # ---- 2. trained networks: accuracy and consistency -------------------------------------
     C = args.canvas

@@ -36,12 +36,12 @@ if args.threads is not None:          # must happen before numpy loads its BLAS
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(args.threads)
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))   # run from anywhere
-from minicnn import (SGD, Conv2D, Flatten, Linear, MaxPool2D, ReLU, Sequential,  # noqa: E402
-                     conv2d_fast, conv2d_fast_backward, conv2d_naive, conv2d_naive_backward,
-                     maxpool2d_fast, maxpool2d_fast_backward, softmax_cross_entropy)
+from minicnn import SGD, Conv2D, Flatten, Linear, MaxPool2D, ReLU, Sequential, softmax_cross_entropy
+from minicnn.conv import conv2d_fast, conv2d_fast_backward, conv2d_naive, conv2d_naive_backward
+from minicnn.pool import maxpool2d_fast, maxpool2d_fast_backward
 
 try:
     import threadpoolctl
@@ -119,7 +119,8 @@ def geomean(values):
 
 
 # ---- convolution --------------------------------------------------------------------------
-for N, C, H, W, F, K, s, p in SHAPES:
+def bench_conv(N, C, H, W, F, K, s, p):
+    """Time one shape: naive, fast and torch, forward and forward+backward. Returns a row."""
     x = rng.standard_normal((N, C, H, W), dtype=np.float32)
     w = rng.standard_normal((F, C, K, K), dtype=np.float32) * np.float32(np.sqrt(2 / (C * K * K)))
     b = rng.standard_normal(F, dtype=np.float32)
@@ -136,7 +137,7 @@ for N, C, H, W, F, K, s, p in SHAPES:
 
     A = rng.standard_normal((F, C * K * K), dtype=np.float32)          # the forward's matrix product
     B = rng.standard_normal((C * K * K, N * Ho * Wo), dtype=np.float32)
-    fns = {"fast_fwd": fast_fwd, "fast_both": fast_both, "matmul": lambda: A @ B}
+    fns = {"fast_fwd": fast_fwd, "fast_both": fast_both, "matmul": lambda: np.matmul(A, B)}
     if torch is not None:
         tx, tw, tb = (torch.from_numpy(a.copy()).requires_grad_() for a in (x, w, b))
         tdout = torch.from_numpy(dout)
@@ -163,7 +164,7 @@ for N, C, H, W, F, K, s, p in SHAPES:
     scale = N / NAIVE_BATCH
     naive_fwd = statistics.median(r[0] for r in naive_rounds) * scale
     naive_both = statistics.median(r[1] for r in naive_rounds) * scale
-    row = {"shape": dict(N=N, C=C, H=H, W=W, F=F, K=K, stride=s, pad=p),
+    row = {"shape": {"N": N, "C": C, "H": H, "W": W, "F": F, "K": K, "stride": s, "pad": p},
            "ms": {k: 1e3 * v for k, v in med.items()},
            "naive_ms": {"fwd": 1e3 * naive_fwd, "both": 1e3 * naive_both},
            "speedup_vs_naive": naive_both / med["fast_both"],
@@ -176,10 +177,14 @@ for N, C, H, W, F, K, s, p in SHAPES:
         row["ratio_both"] = median_ratio(rounds, "fast_both", "torch_both")
         row["torch_gflops"] = 3 * flops / med["torch_both"] / 1e9
         row["torch_fraction_of_matmul"] = row["torch_gflops"] / row["matmul_gflops"]
-    results["conv"].append(row)
+    return row
+
+
+results["conv"] = [bench_conv(*shape) for shape in SHAPES]
 
 # ---- max pooling 2x2 ----------------------------------------------------------------------
-for shape in POOL_SHAPES:
+def bench_pool(shape):
+    """Time 2x2 max pooling forward+backward, fast and torch. Returns a row."""
     x = rng.standard_normal(shape, dtype=np.float32)
     dout = rng.standard_normal((*shape[:2], shape[2] // 2, shape[3] // 2), dtype=np.float32)
 
@@ -200,7 +205,10 @@ for shape in POOL_SHAPES:
            "fast_peak_mb": peak_mb(pool_both)}
     if torch is not None:
         row["ratio_both"] = median_ratio(rounds, "fast_both", "torch_both")
-    results["pool"].append(row)
+    return row
+
+
+results["pool"] = [bench_pool(shape) for shape in POOL_SHAPES]
 
 # ---- one training step of the corner network ----------------------------------------------
 N = 64
@@ -213,7 +221,7 @@ opt = SGD(lr=1e-3)
 
 
 def numpy_step():
-    loss, dlogits = softmax_cross_entropy(model.forward(x), y)
+    _, dlogits = softmax_cross_entropy(model.forward(x), y)
     model.backward(dlogits)
     opt.step(model)
 

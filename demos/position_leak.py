@@ -28,8 +28,17 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))   # run from anywhere
-from minicnn import (Adam, Conv2D, GlobalMaxPool2D, Linear, ReLU, Sequential, fit, load_digits,
-                     place_on_canvas)
+from minicnn import (
+    Adam,
+    Conv2D,
+    GlobalMaxPool2D,
+    Linear,
+    ReLU,
+    Sequential,
+    fit,
+    load_digits,
+    place_on_canvas,
+)
 
 MODES = ("zeros", "circular")
 
@@ -110,8 +119,8 @@ def main(argv=None):
     # ---- figures ----------------------------------------------------------------------------
     figures = []
     fig, axes = plt.subplots(1, 3, figsize=(11, 3.9))
-    for ax, idx, title in [(axes[0], 0, "class 0: top-left"), (axes[1], n, "class 1: bottom-right"
-                                                                 "\n(= class 0 rolled by half)")]:
+    titles = ["class 0: top-left", "class 1: bottom-right\n(= class 0 rolled by half)"]
+    for ax, idx, title in [(axes[0], 0, titles[0]), (axes[1], n, titles[1])]:
         ax.imshow(Xte[idx, 0], cmap="gray_r")
         ax.set_title(title, fontsize=10)
         ax.set_xticks([])

@@ -3,7 +3,7 @@
     plain:  Conv2D(1, 16, 3, p=1) ReLU MaxPool2D(2) Conv2D(16, 32, 3, p=1) ReLU MaxPool2D(2)
             Flatten Linear(128, 10)
     p4:     P4LiftConv2D(1, 8, 3, "same") ReLU P4GroupConv2D(8, 16, 3, "same") ReLU
-            P4GroupConv2D(16, 16, 3, "same") ReLU P4RotationPool("max") GlobalAvgPool2D
+            P4GroupConv2D(16, 16, 3, "same") ReLU P4RotationPool("max") GlobalMaxPool2D
             Linear(16, 10)
     plain + aug: the plain CNN trained on randomly rotated copies (k * 90 degrees per image,
             drawn anew for every batch through fit's transform hook)
@@ -30,8 +30,18 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))   # run from anywhere
-from minicnn import (Adam, Conv2D, Flatten, GlobalAvgPool2D, Linear, MaxPool2D, ReLU, Sequential,
-                     fit, load_digits)
+from minicnn import (
+    Adam,
+    Conv2D,
+    Flatten,
+    GlobalMaxPool2D,
+    Linear,
+    MaxPool2D,
+    ReLU,
+    Sequential,
+    fit,
+    load_digits,
+)
 from minicnn.gconv import P4GroupConv2D, P4LiftConv2D, P4RotationPool, rotate
 
 ANGLES = (0, 90, 180, 270)
@@ -49,7 +59,7 @@ def p4_cnn(seed):
     return Sequential([P4LiftConv2D(1, 8, 3, padding="same", rng=rng), ReLU(),
                        P4GroupConv2D(8, 16, 3, padding="same", rng=rng), ReLU(),
                        P4GroupConv2D(16, 16, 3, padding="same", rng=rng), ReLU(),
-                       P4RotationPool("max"), GlobalAvgPool2D(), Linear(16, 10, rng=rng)])
+                       P4RotationPool("max"), GlobalMaxPool2D(), Linear(16, 10, rng=rng)])
 
 
 def random_right_angles(x, rng):
@@ -135,7 +145,7 @@ def main(argv=None):
     lift = nets["p4 CNN"].layers[0]
     x = X_te[:1]
     maps = [lift.forward(np.ascontiguousarray(rotate(x, k)))[0, 0] for k in (0, 1)]  # (4, 8, 8)
-    fig, axes = plt.subplots(2, 5, figsize=(11, 4.9))
+    fig, axes = plt.subplots(2, 5, figsize=(11, 5.4))
     lim = max(np.abs(m).max() for m in maps)
     for row, k in enumerate((0, 1)):
         axes[row, 0].imshow(rotate(x, k)[0, 0], cmap="gray_r")

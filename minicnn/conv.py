@@ -117,7 +117,7 @@ def col2im(dcols, xp_shape, kernel, stride, out_hw):
 def conv2d_fast(x, w, b, stride=(1, 1), pads=(0, 0, 0, 0), mode="zeros"):
     """im2col forward. Same arguments as `conv2d_naive`; returns (out, cache) for backward."""
     xp = pad2d(x, pads, mode)
-    N, C, Hp, Wp = xp.shape
+    N, _, Hp, Wp = xp.shape
     F, _, KH, KW = w.shape
     Ho, Wo = (Hp - KH) // stride[0] + 1, (Wp - KW) // stride[1] + 1
     cols = im2col(xp, (KH, KW), stride, (Ho, Wo))            # (N, C*KH*KW, Ho*Wo)
@@ -234,7 +234,7 @@ class Conv2D(Layer):
         return self._remember(out, x=x, chunk=chunk)
 
     def _chunk_size(self, x):
-        N, C, H, W = x.shape
+        C = x.shape[1]
         _, _, Ho, Wo = self.output_shape(x.shape)
         per_image = C * self.kernel_size[0] * self.kernel_size[1] * Ho * Wo * x.itemsize
         return max(1, MAX_COLS_BYTES // max(per_image, 1))

@@ -62,7 +62,7 @@ def maxpool2d_fast(x, kernel, stride):
     just (x, out): backward finds the winners again by comparing, which costs less than keeping
     an index of them here (measured in demos/benchmark.py: 2x2 forward+backward about 5x faster).
     """
-    N, C, H, W = x.shape
+    H, W = x.shape[2:]
     Ho, Wo = (H - kernel[0]) // stride[0] + 1, (W - kernel[1]) // stride[1] + 1
     out = None
     for _, rows, cols in _window_slices(kernel, stride, (Ho, Wo)):

@@ -6,8 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from minicnn import AvgPool2D, MaxPool2D, ShapeError
-from minicnn.blurpool import (BlurPool2D, MaxBlurPool2D, binomial_filter, blur_pad,
-                              blur_pad_backward)
+from minicnn.blurpool import BlurPool2D, MaxBlurPool2D, binomial_filter, blur_pad, blur_pad_backward
 from minicnn.gradcheck import check_layer
 
 MODES = ("reflect", "zeros", "circular")

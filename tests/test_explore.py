@@ -19,7 +19,7 @@ def digits():
 
 def small_training(digits, cache, **kw):
     X_tr, y_tr, _, _ = digits
-    return explore.load_or_train(X_tr[:64], y_tr[:64], seed=0, cache_dir=cache, quick=True, **kw)
+    return explore.load_or_train(X_tr[:32], y_tr[:32], seed=0, cache_dir=cache, quick=True, **kw)
 
 
 def test_weights_cached_after_first_training(digits, tmp_path):

@@ -6,8 +6,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from minicnn import Conv2D, GlobalAvgPool2D, Linear, ReLU, Sequential, ShapeError
-from minicnn.gconv import (P4GroupConv2D, P4LiftConv2D, P4RotationPool, group_filter_bank,
-                           lift_filter_bank, rotate)
+from minicnn.gconv import (
+    P4GroupConv2D,
+    P4LiftConv2D,
+    P4RotationPool,
+    group_filter_bank,
+    lift_filter_bank,
+    rotate,
+)
 from minicnn.gradcheck import check_layer
 
 
@@ -36,7 +42,8 @@ layer_configs = st.fixed_dictionaries({
 @settings(max_examples=25, deadline=None)
 @given(cfg=layer_configs)
 def test_lift_and_group_conv_gradients(cfg):
-    kw = dict(padding=cfg["pad"], padding_mode=cfg["mode"], rng=cfg["seed"], dtype=np.float64)
+    kw = {"padding": cfg["pad"], "padding_mode": cfg["mode"], "rng": cfg["seed"],
+          "dtype": np.float64}
     lift = with_bias(P4LiftConv2D(cfg["c"], cfg["f"], cfg["k"], **kw), cfg["seed"])
     group = with_bias(P4GroupConv2D(cfg["c"], cfg["f"], cfg["k"], **kw), cfg["seed"] + 1)
     x = rand(cfg["n"], cfg["c"], cfg["size"], cfg["size"], seed=cfg["seed"])
@@ -67,7 +74,7 @@ def test_filter_banks_hold_the_rotated_copies():
 @pytest.mark.parametrize("size, padding, mode", [(7, "same", "zeros"), (8, "same", "zeros"),
                                                  (7, 0, "zeros"), (6, "same", "circular")])
 def test_rotating_the_input_rotates_maps_and_rolls_the_rotation_axis(size, padding, mode):
-    kw = dict(padding=padding, padding_mode=mode, dtype=np.float64)
+    kw = {"padding": padding, "padding_mode": mode, "dtype": np.float64}
     lift = with_bias(P4LiftConv2D(2, 3, 3, rng=0, **kw), 1)
     group = with_bias(P4GroupConv2D(3, 4, 3, rng=2, **kw), 3)
     x = rand(2, 2, size, size, seed=4)
