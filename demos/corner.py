@@ -27,13 +27,18 @@ import matplotlib
 
 matplotlib.use("Agg")
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))   # run from anywhere
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-import minicnn as mc  # noqa: E402
-from minicnn.augment import RandomShift  # noqa: E402
-from minicnn.positions import (accuracy_map, grid_offsets, linear_weight_map,  # noqa: E402
-                               place_in_region, summarize_map)
+import minicnn as mc
+from minicnn.augment import RandomShift
+from minicnn.positions import (
+    accuracy_map,
+    grid_offsets,
+    linear_weight_map,
+    place_in_region,
+    summarize_map,
+)
 
 
 # ---- the architecture: one trunk, five heads -------------------------------------------------
@@ -50,12 +55,23 @@ def flatten_head(f, rng):
     return [mc.Flatten(), mc.Linear(64 * f * f, 10, rng=rng)]      # f = feature-map side S/4
 
 
-MODELS = {  # key: (description, padding mode, head, shift augmentation?)
-    "a": ("flatten + linear", "zeros", flatten_head, False),
-    "b": ("global avg pool", "zeros", lambda f, rng: [mc.GlobalAvgPool2D(), mc.Linear(64, 10, rng=rng)], False),
-    "c": ("global max pool", "zeros", lambda f, rng: [mc.GlobalMaxPool2D(), mc.Linear(64, 10, rng=rng)], False),
-    "d": ("flatten + shift aug", "zeros", flatten_head, True),
-    "e": ("global max, circular", "circular", lambda f, rng: [mc.GlobalMaxPool2D(), mc.Linear(64, 10, rng=rng)], False),
+def gap_head(f, rng):
+    return [mc.GlobalAvgPool2D(), mc.Linear(64, 10, rng=rng)]
+
+
+def gmp_head(f, rng):
+    return [mc.GlobalMaxPool2D(), mc.Linear(64, 10, rng=rng)]
+
+
+# key: (description, padding mode, head, shift augmentation?, SGD learning rate).
+# b's average over the 8x8 map divides every gradient reaching the trunk by 64: it gets a larger
+# step. d has to learn every position, so it also trains for more epochs (--aug-epochs).
+MODELS = {
+    "a": ("flatten + linear", "zeros", flatten_head, False, 0.03),
+    "b": ("global avg pool", "zeros", gap_head, False, 0.1),
+    "c": ("global max pool", "zeros", gmp_head, False, 0.03),
+    "d": ("flatten + shift aug", "zeros", flatten_head, True, 0.05),
+    "e": ("global max, circular", "circular", gmp_head, False, 0.03),
 }
 CORNER = 4           # training positions: rows and cols 0..CORNER
 IMAGE = 8            # the digits are 8x8
@@ -80,12 +96,13 @@ def parse_args(argv):
     p.add_argument("--aug-epochs", type=int, default=None, help="epochs for d (augmented)")
     p.add_argument("--copies", type=int, default=None, help="copies of each training digit")
     p.add_argument("--stride", type=int, default=None, help="grid step of the accuracy map")
-    p.add_argument("--lr", type=float, default=0.03, help="SGD learning rate (momentum 0.9)")
+    p.add_argument("--lr", type=float, default=None, help="SGD learning rate for every model "
+                   "(default: the per-model rate in MODELS; momentum 0.9)")
     p.add_argument("--batch-size", type=int, default=32)
     args = p.parse_args(argv)
     # default / quick settings; an explicit flag wins over both
-    defaults = dict(canvas=32, epochs=5, aug_epochs=12, copies=2, stride=4)
-    quick = dict(canvas=24, epochs=3, aug_epochs=6, copies=1, stride=8)
+    defaults = {"canvas": 32, "epochs": 5, "aug_epochs": 12, "copies": 3, "stride": 4}
+    quick = {"canvas": 24, "epochs": 3, "aug_epochs": 6, "copies": 1, "stride": 8}
     for k, v in (quick if args.quick else defaults).items():
         if getattr(args, k) is None:
             setattr(args, k, v)
@@ -118,13 +135,13 @@ def main(argv=None):
     # ---- train every model and measure its accuracy map --------------------------------------
     results, maps, weight_map = {}, {}, None
     for key in args.models.split(","):
-        desc, padding_mode, head, augment = MODELS[key]
+        desc, padding_mode, head, augment, lr = MODELS[key]
         rng = np.random.default_rng(args.seed)
         model = mc.Sequential(trunk(padding_mode, rng) + head(f, rng))
         transform = RandomShift(S, keep_inside=True) if augment else None   # anywhere it fits
         t0 = time.time()
         mc.fit(model, X, y, epochs=args.aug_epochs if augment else args.epochs,
-               batch_size=args.batch_size, optimizer=mc.SGD(args.lr, momentum=0.9),
+               batch_size=args.batch_size, optimizer=mc.SGD(args.lr or lr, momentum=0.9),
                transform=transform, seed=args.seed, progress=False)
         maps[key] = accuracy_map(model, X_te, y_te, S, grid)
         results[key] = summarize_map(maps[key], grid, trained_region, far_region)
@@ -147,8 +164,9 @@ d: the same network, shown every position by fresh random shifts, reads them all
 b, c: global pooling discards where a feature fired, but the trunk is not exactly equivariant:
    near the canvas border the zero padding changes the features (the network can tell where it
    is), and 2x2 pooling only commutes with shifts by multiples of 4; so they fall in between.
-e: circular padding removes the border; on a grid that moves the digit by multiples of 4 the
-   map is flat up to ties in the max pooling.""")
+e: circular padding removes the border. This grid moves the digit by multiples of 4 (the
+   trunk's total stride), shifts under which the circular trunk is exactly equivariant, so the
+   global maximum is exactly invariant there; 1-3 pixel shifts are not on this grid.""")
 
     # ---- figure: the accuracy maps on one colour scale, and model a's weight map --------------
     figures = [out / "corner_maps.png"]

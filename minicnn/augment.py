@@ -45,7 +45,7 @@ def shift_batch(x, dy, dx, fill="zeros"):
     the uncovered ones are 0; "wrap": they come back on the other side (np.roll per image).
     Returns (N, C, H, W), same dtype.
     """
-    N, C, H, W = x.shape
+    N, _, H, W = x.shape
     src_r = np.arange(H)[None, :] - np.asarray(dy)[:, None]        # (N, H): out row i reads i-dy
     src_c = np.arange(W)[None, :] - np.asarray(dx)[:, None]        # (N, W)
     if fill == "wrap":
@@ -98,7 +98,7 @@ def content_box(x):
 
     An all-zero image gets the whole canvas (0, H-1, 0, W-1), so it is never shifted.
     """
-    N, _, H, W = x.shape
+    H, W = x.shape[2:]
     on = np.any(x != 0, axis=1)                                      # (N, H, W)
     rows, cols = on.any(axis=2), on.any(axis=1)                      # (N, H), (N, W)
     empty = ~rows.any(axis=1)

@@ -120,8 +120,9 @@ def linear_weight_map(W, feature_shape):
     """How strongly a fully connected layer reads each feature-map position.
 
     W: (K, C*h*w), the weights of a Linear layer that follows Flatten of (C, h, w) feature maps.
-    Returns (h, w): the norm of W over the K classes and C channels at every position. Positions
-    the training data never lit up keep (near) their initial weights.
+    Returns (h, w): the norm of W over the K classes and C channels at every position. Weights at
+    positions the training digits never reached get only the small gradient of the blank
+    background's features, so they stay close to their random initial size.
     """
     C, h, w = feature_shape
     if W.ndim != 2 or W.shape[1] != C * h * w:

@@ -9,6 +9,15 @@ import pytest
 
 matplotlib.use("Agg")  # tests never open windows
 
+# One BLAS thread for the whole suite: the layers' many small matrix products gain nothing from
+# a second thread, and on a busy 2-core machine OpenBLAS's waiting threads made them up to 100x
+# slower (measured). threadpoolctl comes with scikit-learn. Benchmarks set their own threads.
+try:
+    from threadpoolctl import threadpool_limits
+    threadpool_limits(1)
+except ImportError:  # pragma: no cover - scikit-learn always brings it
+    pass
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
