@@ -101,7 +101,7 @@ def parse_args(argv):
     p.add_argument("--batch-size", type=int, default=32)
     args = p.parse_args(argv)
     # default / quick settings; an explicit flag wins over both
-    defaults = {"canvas": 32, "epochs": 5, "aug_epochs": 12, "copies": 3, "stride": 4}
+    defaults = {"canvas": 32, "epochs": 6, "aug_epochs": 12, "copies": 3, "stride": 4}
     quick = {"canvas": 24, "epochs": 3, "aug_epochs": 6, "copies": 1, "stride": 8}
     for k, v in (quick if args.quick else defaults).items():
         if getattr(args, k) is None:

@@ -6,10 +6,14 @@ does with a shifted input: the feature maps shift with it (equivariance), while 
 connected head reads every position separately.
 """
 
+from . import augment, equivariance, positions
 from .base import Layer, ShapeError
+from .blurpool import BlurPool2D, MaxBlurPool2D
 from .conv import Conv2D, conv2d_fast, conv2d_fast_backward, conv2d_naive, conv2d_naive_backward
 from .data import load_digits, place_on_canvas
 from .dense import Flatten, Linear, ReLU
+from .gconv import P4GroupConv2D, P4LiftConv2D, P4RotationPool
+from .idx import download_mnist, load_idx, load_mnist
 from .gradcheck import check_layer, check_model, numerical_gradient, rel_error
 from .losses import softmax, softmax_cross_entropy
 from .model import Sequential
@@ -22,6 +26,8 @@ from .train import NonFiniteError, accuracy, evaluate, fit
 __version__ = "0.1.0"
 
 __all__ = [
+    "augment", "equivariance", "positions", "BlurPool2D", "MaxBlurPool2D", "P4LiftConv2D",
+    "P4GroupConv2D", "P4RotationPool", "load_idx", "load_mnist", "download_mnist",
     "Layer", "ShapeError", "NonFiniteError", "Conv2D", "MaxPool2D", "AvgPool2D", "GlobalAvgPool2D",
     "GlobalMaxPool2D", "Flatten", "Linear", "ReLU", "Sequential", "SGD", "Adam",
     "softmax", "softmax_cross_entropy", "fit", "evaluate", "accuracy", "save_weights",
