@@ -99,6 +99,8 @@ def parse_args(argv):
     p.add_argument("--lr", type=float, default=None, help="SGD learning rate for every model "
                    "(default: the per-model rate in MODELS; momentum 0.9)")
     p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--threads", type=int, default=1, help="BLAS threads (the many small matrix "
+                   "products here run fastest on 1; 2 spin-wait on a busy machine)")
     args = p.parse_args(argv)
     # default / quick settings; an explicit flag wins over both
     defaults = {"canvas": 32, "epochs": 6, "aug_epochs": 12, "copies": 3, "stride": 4}
@@ -116,6 +118,11 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(argv)
+    try:                                  # threadpoolctl comes with scikit-learn
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(args.threads)
+    except ImportError:
+        pass
     t_start = time.time()
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

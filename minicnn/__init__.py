@@ -13,26 +13,39 @@ from .conv import Conv2D, conv2d_fast, conv2d_fast_backward, conv2d_naive, conv2
 from .data import load_digits, place_on_canvas
 from .dense import Flatten, Linear, ReLU
 from .gconv import P4GroupConv2D, P4LiftConv2D, P4RotationPool
-from .idx import download_mnist, load_idx, load_mnist
 from .gradcheck import check_layer, check_model, numerical_gradient, rel_error
+from .idx import download_mnist, load_idx, load_mnist
 from .losses import softmax, softmax_cross_entropy
 from .model import Sequential
 from .optim import SGD, Adam
-from .pool import (AvgPool2D, GlobalAvgPool2D, GlobalMaxPool2D, MaxPool2D, maxpool2d_fast,
-                   maxpool2d_fast_backward, maxpool2d_naive, maxpool2d_naive_backward)
+from .pool import (
+    AvgPool2D,
+    GlobalAvgPool2D,
+    GlobalMaxPool2D,
+    MaxPool2D,
+    maxpool2d_fast,
+    maxpool2d_fast_backward,
+    maxpool2d_naive,
+    maxpool2d_naive_backward,
+)
 from .storage import load_weights, save_weights
 from .train import NonFiniteError, accuracy, evaluate, fit
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "augment", "equivariance", "positions", "BlurPool2D", "MaxBlurPool2D", "P4LiftConv2D",
-    "P4GroupConv2D", "P4RotationPool", "load_idx", "load_mnist", "download_mnist",
-    "Layer", "ShapeError", "NonFiniteError", "Conv2D", "MaxPool2D", "AvgPool2D", "GlobalAvgPool2D",
-    "GlobalMaxPool2D", "Flatten", "Linear", "ReLU", "Sequential", "SGD", "Adam",
-    "softmax", "softmax_cross_entropy", "fit", "evaluate", "accuracy", "save_weights",
-    "load_weights", "load_digits", "place_on_canvas", "check_layer", "check_model",
-    "numerical_gradient", "rel_error", "conv2d_naive", "conv2d_naive_backward", "conv2d_fast",
-    "conv2d_fast_backward", "maxpool2d_naive", "maxpool2d_naive_backward", "maxpool2d_fast",
-    "maxpool2d_fast_backward",
+__all__ = [  # noqa: RUF022 (grouped by topic, not sorted)
+    # layers and model
+    "Layer", "Conv2D", "MaxPool2D", "AvgPool2D", "GlobalAvgPool2D", "GlobalMaxPool2D",
+    "Flatten", "Linear", "ReLU", "Sequential", "BlurPool2D", "MaxBlurPool2D", "P4LiftConv2D",
+    "P4GroupConv2D", "P4RotationPool",
+    # the naive and fast functions behind Conv2D and MaxPool2D
+    "conv2d_naive", "conv2d_naive_backward", "conv2d_fast", "conv2d_fast_backward",
+    "maxpool2d_naive", "maxpool2d_naive_backward", "maxpool2d_fast", "maxpool2d_fast_backward",
+    # training
+    "softmax", "softmax_cross_entropy", "SGD", "Adam", "fit", "evaluate", "accuracy",
+    "save_weights", "load_weights", "check_layer", "check_model", "numerical_gradient",
+    "rel_error", "ShapeError", "NonFiniteError",
+    # data and measuring
+    "load_digits", "place_on_canvas", "load_idx", "load_mnist", "download_mnist",
+    "augment", "equivariance", "positions",
 ]

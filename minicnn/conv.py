@@ -184,8 +184,9 @@ class Conv2D(Layer):
                 raise ValueError(f"Conv2D: padding='same' needs stride 1, got stride={self.stride}")
             return same_pads(self.kernel_size)
         if isinstance(padding, str):
-            raise ValueError(f"Conv2D: padding must be an int, a pair, 'same' or 'valid', "
-                             f"got {padding!r}")
+            raise ValueError(  # noqa: TRY004 (an unknown word is a bad value)
+                f"Conv2D: padding must be an int, a pair, 'same' or 'valid', "
+                f"got {padding!r}")
         ph, pw = as_pair("padding", padding, "Conv2D", minimum=0)
         return (ph, ph, pw, pw)
 
