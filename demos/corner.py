@@ -15,7 +15,14 @@ head gives every feature-map position its own weights and learns only the positi
 (a fails away from the corner); augmentation shows it every position (d); global pooling throws
 position away (b, c), exactly so once circular padding removes the border (e).
 
+The default data are scikit-learn's 8x8 digits (installed, nothing downloaded). MNIST or
+Fashion-MNIST files you have (the four standard IDX files, raw or .gz) work too; their 28x28
+images are averaged down 2x to 14x14 by default (--downsample 1 keeps 28x28, four times the
+pixels) and a random subset is used (--train-size, --test-size), so the run stays minutes long.
+The canvas grows with the image: 2 * image side + 16, rounded up to a multiple of 4.
+
 Run:  python demos/corner.py [--seed 0] [--out figures] [--quick] [--epochs N] [--models a,e]
+      python demos/corner.py --dataset mnist --data-dir DIR [--download]
 """
 
 import argparse
@@ -23,9 +30,6 @@ import pathlib
 import sys
 import time
 
-import matplotlib
-
-matplotlib.use("Agg")
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))   # run from anywhere
 import matplotlib.pyplot as plt
 import numpy as np
@@ -74,14 +78,67 @@ MODELS = {
     "e": ("global max, circular", "circular", gmp_head, False, 0.03),
 }
 CORNER = 4           # training positions: rows and cols 0..CORNER
-IMAGE = 8            # the digits are 8x8
 
 
-def load_data(name, seed):
-    """Small images (N, 1, 8, 8) and labels: X_train, y_train, X_test, y_test."""
+def build_model(key, canvas, rng):
+    """Model `key` of MODELS, untrained, for a canvas of side `canvas` (a multiple of 4)."""
+    _, padding_mode, head, _, _ = MODELS[key]
+    return mc.Sequential(trunk(padding_mode, rng) + head(canvas // 4, rng))
+
+
+def train_model(key, X, y, epochs, aug_epochs, lr=None, batch_size=32, seed=0):
+    """Build model `key` and train it on canvases X (N, 1, S, S) the corner experiment's way:
+    SGD with momentum 0.9 at the model's own rate (or `lr`); d sees a fresh random shift of
+    every canvas in every batch, anywhere the digit fits, for `aug_epochs` epochs."""
+    _, _, _, augment, model_lr = MODELS[key]
+    S = X.shape[-1]
+    model = build_model(key, S, np.random.default_rng(seed))
+    mc.fit(model, X, y, epochs=aug_epochs if augment else epochs, batch_size=batch_size,
+           optimizer=mc.SGD(lr or model_lr, momentum=0.9), seed=seed, progress=False,
+           transform=RandomShift(S, keep_inside=True) if augment else None)
+    return model
+
+
+def default_canvas(image, quick=False):
+    """2 * image + 16 (2 * image + 8 with --quick), rounded up to a multiple of 4: 32 for 8x8."""
+    return -(-(2 * image + (8 if quick else 16)) // 4) * 4
+
+
+def load_data(name, seed, data_dir=None, downsample=2, train_size=None, test_size=None,
+              download=False):
+    """Square images (N, 1, s, s) in [0, 1] and labels 0..9: X_train, y_train, X_test, y_test.
+
+    "digits": scikit-learn's 8x8 digits. "mnist", "fashion": the IDX files in `data_dir`
+    (downloaded there first if `download`), averaged over downsample x downsample blocks, and a
+    random subset of train_size / test_size images drawn with `seed`.
+    """
     if name == "digits":
-        return mc.load_digits(seed=seed)
-    raise ValueError(f"unknown dataset {name!r}")
+        data = mc.load_digits(seed=seed)
+    elif name in ("mnist", "fashion"):
+        if download:
+            mc.download_mnist(data_dir, kind=name)
+        data = mc.load_mnist(data_dir, kind=name)
+    else:
+        raise ValueError(f"unknown dataset {name!r}; expected digits, mnist or fashion")
+    X_tr, y_tr, X_te, y_te = data
+    if X_tr.shape[-1] != X_tr.shape[-2] or X_tr.shape[-2:] != X_te.shape[-2:]:
+        raise ValueError(f"{name}: expected square images of one size, got train "
+                         f"{X_tr.shape[-2:]} and test {X_te.shape[-2:]}")
+    if name == "digits":
+        return data
+    side = X_tr.shape[-1]
+    if downsample < 1 or side % downsample:
+        raise ValueError(f"--downsample must be >= 1 and divide the image side {side}, "
+                         f"got {downsample}")
+    rng = np.random.default_rng(seed)
+    out = []
+    for X, y, n in ((X_tr, y_tr, train_size), (X_te, y_te, test_size)):
+        keep = rng.permutation(len(X))[:n]                       # n=None keeps them all
+        X = X[keep]
+        s = side // downsample
+        X = X.reshape(len(X), 1, s, downsample, s, downsample).mean(axis=(3, 5))
+        out += [X.astype(np.float32), y[keep]]
+    return tuple(out)
 
 
 def parse_args(argv):
@@ -89,9 +146,22 @@ def parse_args(argv):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="figures", help="folder for the PNG figures")
     p.add_argument("--quick", action="store_true", help="tiny settings (for tests)")
-    p.add_argument("--dataset", choices=["digits"], default="digits")
+    p.add_argument("--dataset", choices=["digits", "mnist", "fashion"], default="digits",
+                   help="digits: scikit-learn's 8x8 digits (default); mnist, fashion: IDX files "
+                   "in --data-dir")
+    p.add_argument("--data-dir", default=None, help="folder with the four IDX files (default "
+                   "~/.cache/minicnn/<dataset>)")
+    p.add_argument("--download", action="store_true", help="download the IDX files into "
+                   "--data-dir first (the only network access minicnn makes)")
+    p.add_argument("--downsample", type=int, default=2, help="average IDX images over NxN "
+                   "blocks (28x28 -> 14x14 by default; 1 keeps them)")
+    p.add_argument("--train-size", type=int, default=None, help="random subset of the IDX "
+                   "training images (default 3000)")
+    p.add_argument("--test-size", type=int, default=None, help="random subset of the IDX test "
+                   "images (default 1000)")
     p.add_argument("--models", default="a,b,c,d,e", help="comma-separated subset of a,b,c,d,e")
-    p.add_argument("--canvas", type=int, default=None, help="canvas side (multiple of 4)")
+    p.add_argument("--canvas", type=int, default=None, help="canvas side, a multiple of 4 and at "
+                   "least twice the image side (default 2 * image side + 16, rounded up)")
     p.add_argument("--epochs", type=int, default=None, help="epochs for a, b, c, e")
     p.add_argument("--aug-epochs", type=int, default=None, help="epochs for d (augmented)")
     p.add_argument("--copies", type=int, default=None, help="copies of each training digit")
@@ -102,17 +172,20 @@ def parse_args(argv):
     p.add_argument("--threads", type=int, default=1, help="BLAS threads (the many small matrix "
                    "products here run fastest on 1; 2 spin-wait on a busy machine)")
     args = p.parse_args(argv)
-    # default / quick settings; an explicit flag wins over both
-    defaults = {"canvas": 32, "epochs": 6, "aug_epochs": 12, "copies": 3, "stride": 4}
-    quick = {"canvas": 24, "epochs": 3, "aug_epochs": 6, "copies": 1, "stride": 8}
+    # default / quick settings; an explicit flag wins over both. The canvas default depends on
+    # the image size, so main() sets it once the data are loaded.
+    defaults = {"epochs": 6, "aug_epochs": 12, "copies": 3, "stride": 4, "train_size": 3000,
+                "test_size": 1000}
+    quick = {"epochs": 3, "aug_epochs": 6, "copies": 1, "stride": 8, "train_size": 300,
+             "test_size": 100}
     for k, v in (quick if args.quick else defaults).items():
         if getattr(args, k) is None:
             setattr(args, k, v)
     bad = set(args.models.split(",")) - set(MODELS)
-    if bad or args.canvas % 4 or args.canvas < 2 * IMAGE:
-        p.error(f"--models must name some of {','.join(MODELS)} and --canvas must be a "
-                f"multiple of 4 and >= {2 * IMAGE}; got models={args.models}, "
-                f"canvas={args.canvas}")
+    if bad:
+        p.error(f"--models must name some of {','.join(MODELS)}, got {args.models}")
+    if args.dataset == "digits" and (args.data_dir or args.download):
+        p.error("--data-dir and --download are for --dataset mnist or fashion")
     return args
 
 
@@ -123,43 +196,46 @@ def main(argv=None):
         threadpool_limits(args.threads)
     except ImportError:
         pass
+    plt.switch_backend("Agg")             # figures go to files, never to a window
     t_start = time.time()
+    X_tr, y_tr, X_te, y_te = load_data(args.dataset, args.seed, args.data_dir, args.downsample,
+                                       args.train_size, args.test_size, args.download)
+    image = X_tr.shape[-1]                                         # 8 for the sklearn digits
+    S = args.canvas or default_canvas(image, args.quick)
+    f = S // 4
+    if S % 4 or S < 2 * image:
+        raise SystemExit(f"corner.py: error: --canvas must be a multiple of 4 and >= "
+                         f"{2 * image} (twice the image side), got {S}")
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    S, f = args.canvas, args.canvas // 4
-    X_tr, y_tr, X_te, y_te = load_data(args.dataset, args.seed)
 
     # ---- data: every training digit in the top-left corner ------------------------------------
     X, y = place_in_region(X_tr, y_tr, S, (0, CORNER), (0, CORNER), copies=args.copies,
                            rng=args.seed)                                   # (M, 1, S, S)
-    grid = grid_offsets(S, IMAGE, args.stride)
+    grid = grid_offsets(S, image, args.stride)
     trained_region = ((0, CORNER), (0, CORNER))
-    far_region = ((S // 2, S - IMAGE), (S // 2, S - IMAGE))    # digit wholly in the bottom-right
-    print(f"{len(X)} training images on a {S}x{S} canvas, positions 0..{CORNER}; "
-          f"{len(X_te)} test digits at each of {len(grid)}x{len(grid)} grid positions "
+    far_region = ((S // 2, S - image), (S // 2, S - image))    # digit wholly in the bottom-right
+    print(f"{args.dataset}: {len(X)} training images ({image}x{image} digits) on a {S}x{S} "
+          f"canvas, positions 0..{CORNER}; {len(X_te)} test digits at each of {len(grid)}x{len(grid)} grid positions "
           f"{grid.tolist()}")
 
     # ---- train every model and measure its accuracy map --------------------------------------
     results, maps, weight_map = {}, {}, None
     for key in args.models.split(","):
-        desc, padding_mode, head, augment, lr = MODELS[key]
-        rng = np.random.default_rng(args.seed)
-        model = mc.Sequential(trunk(padding_mode, rng) + head(f, rng))
-        transform = RandomShift(S, keep_inside=True) if augment else None   # anywhere it fits
         t0 = time.time()
-        mc.fit(model, X, y, epochs=args.aug_epochs if augment else args.epochs,
-               batch_size=args.batch_size, optimizer=mc.SGD(args.lr or lr, momentum=0.9),
-               transform=transform, seed=args.seed, progress=False)
+        model = train_model(key, X, y, args.epochs, args.aug_epochs, args.lr, args.batch_size,
+                            args.seed)
         maps[key] = accuracy_map(model, X_te, y_te, S, grid)
         results[key] = summarize_map(maps[key], grid, trained_region, far_region)
         results[key]["seconds"] = time.time() - t0
         if key == "a":
             weight_map = linear_weight_map(model[-1].params["W"], (64, f, f))     # (f, f)
-        print(f"  trained {key} ({desc}) in {results[key]['seconds']:.1f} s", flush=True)
+        print(f"  trained {key} ({MODELS[key][0]}) in {results[key]['seconds']:.1f} s",
+              flush=True)
 
     # ---- results table -------------------------------------------------------------------------
     print(f"\naccuracy (%) on the test digits; trained region = positions 0..{CORNER}, far "
-          f"quadrant = positions {S // 2}..{S - IMAGE} (chance = 10%)")
+          f"quadrant = positions {S // 2}..{S - image} (chance = 10%)")
     print(f"{'model':<26}{'trained':>8}{'far':>8}{'mean':>8}{'min':>8}{'max-min':>9}")
     for key, r in results.items():
         print(f"{key + ' ' + MODELS[key][0]:<26}{100 * r['trained']:8.1f}{100 * r['far']:8.1f}"
@@ -176,7 +252,8 @@ e: circular padding removes the border. This grid moves the digit by multiples o
    global maximum is exactly invariant there; 1-3 pixel shifts are not on this grid.""")
 
     # ---- figure: the accuracy maps on one colour scale, and model a's weight map --------------
-    figures = [out / "corner_maps.png"]
+    suffix = "" if args.dataset == "digits" else f"_{args.dataset}"
+    figures = [out / f"corner_maps{suffix}.png"]
     keys = list(maps)
     fig, axes = plt.subplots(1, len(keys) + (weight_map is not None),
                              figsize=(2.6 * (len(keys) + 1) + 0.6, 3.2), squeeze=False)
@@ -199,14 +276,15 @@ e: circular padding removes the border. This grid moves the digit by multiples o
         ax.set_xlabel("feature column")
         fig.colorbar(wm, ax=ax, shrink=0.8)
     fig.suptitle(f"Trained with digits only in the red corner; accuracy with every test digit "
-                 f"placed at each position ({S}x{S} canvas)", fontsize=10)
+                 f"placed at each position ({args.dataset}, {image}x{image} digits, {S}x{S} canvas)",
+                 fontsize=10)
     fig.savefig(figures[0], dpi=90, bbox_inches="tight")
     plt.close(fig)
 
     print("\nfigures:", *figures, sep="\n  ")
     seconds = time.time() - t_start
     print(f"run time: {seconds:.1f} s")
-    return {"results": results, "maps": maps, "grid": grid, "weight_map": weight_map,
+    return {"results": results, "maps": maps, "grid": grid, "image": image, "canvas": S, "weight_map": weight_map,
             "figures": figures, "seconds": seconds}
 
 

@@ -1,20 +1,26 @@
-"""Slide a digit across the canvas and watch the feature maps and two classifier heads live.
+"""Slide a digit across the canvas and watch the feature maps and the classifier heads live.
 
-    trunk:  Conv2D(1,16,3,p=1) ReLU MaxPool2D(2) Conv2D(16,32,3,p=1) ReLU MaxPool2D(2)
-            Conv2D(32,64,3,p=1) ReLU                        -> 64 feature maps of 8x8
-    head a: Flatten + Linear(4096, 10)        one weight per (channel, position): not invariant
-    head b: GlobalAvgPool2D + Linear(64, 10)  averages each map over positions first
+The models are the corner experiment's (demos/corner.py), trained the same way: the 8x8 digits
+only in the top-left corner of a 32x32 canvas (offsets 0..4, the dashed box), 3 copies of each
+training digit, SGD with momentum, 6 epochs. By default three of them, one trunk each:
 
-Both heads read the SAME trunk, trained with the 8x8 digit only in the top-left corner of a
-32x32 canvas (offsets 0..4, the dashed box). The trunk is translation-equivariant: drag the digit
-and the feature maps move with it. Head a has only ever seen features in the corner and loses
-the digit when it moves away; head b averages over positions, so it is (nearly) invariant.
-Training: head a end to end with the trunk, then head b on the trained trunk: 20 s measured on a
-busy 2-core machine with OPENBLAS_NUM_THREADS=1 (4 minutes with 2 BLAS threads fighting other
-jobs); the weights are cached (--cache) and reloaded on the next run (--retrain to redo).
+    a  trunk + Flatten + Linear(4096, 10)      one weight per (channel, position)
+    c  trunk + GlobalMaxPool2D + Linear(64, 10), zero padding
+    e  trunk + GlobalMaxPool2D + Linear(64, 10), circular padding
+
+    trunk: Conv2D(1,16,3,p=1) ReLU MaxPool2D(2) Conv2D(16,32,3,p=1) ReLU MaxPool2D(2)
+           Conv2D(32,64,3,p=1) ReLU                      -> 64 feature maps of 8x8
+
+Drag the digit: the feature maps move with it (the trunk is translation-equivariant). Head a has
+only seen features in the corner and loses the digit away from it. The pooling heads keep it;
+watch c near the border (zero padding tells the trunk where the border is) and e at offsets that
+are not multiples of 4 (the two stride-2 pools), the two limits of a global pooling head.
+Training takes about 30 s per model on one core; the weights are then cached (--cache) and
+reloaded on the next run (--retrain to redo).
 
 Run: python demos/explore.py                         (a window with sliders)
      python demos/explore.py --save docs/explorer.png --row 22 --col 22 --digit 3   (headless)
+     python demos/explore.py --models a,b,c,d,e      (any of the corner experiment's models)
 """
 
 import argparse
@@ -32,63 +38,43 @@ from matplotlib.patches import Rectangle
 from matplotlib.widgets import Slider
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))   # run from anywhere
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))       # demos/corner.py
+import corner  # the corner experiment's models and their training
+
 from minicnn import (
-    Adam,
-    Conv2D,
     Flatten,
     GlobalAvgPool2D,
-    Linear,
-    MaxPool2D,
-    ReLU,
-    Sequential,
+    GlobalMaxPool2D,
     accuracy,
-    fit,
     load_digits,
     load_weights,
     place_on_canvas,
     save_weights,
     softmax,
 )
+from minicnn.positions import place_in_region
 
 CANVAS = 32            # canvas side; 3 convs and 2 pools leave 64 maps of 8x8 = 4096 features
-TRAIN_OFFSETS = 5      # training digits sit at rows and cols 0..4 only
 CHANNELS_SHOWN = 4     # feature maps shown per conv layer
-HEADS = {"flatten": "a) Flatten + Linear(4096, 10)", "gap": "b) GlobalAvgPool2D + Linear(64, 10)"}
 TRAIN_CALLS = 0        # how many times train_models ran (the tests check the cache with it)
+HEAD_LAYERS = (Flatten, GlobalAvgPool2D, GlobalMaxPool2D)      # where a model's head begins
 
 
-def make_models(seed):
-    """{"flatten": model a, "gap": model b}: two Sequentials sharing the same trunk layers."""
-    rng = np.random.default_rng(seed)
-    trunk = [Conv2D(1, 16, 3, padding=1, rng=rng), ReLU(), MaxPool2D(2),
-             Conv2D(16, 32, 3, padding=1, rng=rng), ReLU(), MaxPool2D(2),
-             Conv2D(32, 64, 3, padding=1, rng=rng), ReLU()]
-    return {"flatten": Sequential(trunk + [Flatten(), Linear(4096, 10, rng=rng)]),
-            "gap": Sequential(trunk + [GlobalAvgPool2D(), Linear(64, 10, rng=rng)])}
-
-
-def in_corner(images, rng):
-    """Place (N, 1, h, w) digits at random offsets 0..4 on blank canvases (N, 1, 32, 32)."""
-    return place_on_canvas(images, CANVAS, rng.integers(0, TRAIN_OFFSETS, (len(images), 2)))
+def make_models(seed, keys=("a", "c", "e")):
+    """{key: the corner experiment's model `key`, untrained} for a CANVAS x CANVAS canvas."""
+    return {key: corner.build_model(key, CANVAS, np.random.default_rng(seed)) for key in keys}
 
 
 def train_models(models, X, y, seed=0, quick=False):
-    """Head a with the trunk end to end, then head b on the frozen trunk, corner digits only."""
+    """Train each model as the corner experiment does: every digit at offsets 0..CORNER, 3
+    copies, 6 epochs (12 for the augmented d). quick: 1 copy, 1 epoch (2 for d)."""
     global TRAIN_CALLS
     TRAIN_CALLS += 1
-    if quick:
-        X, y = X[:200], y[:200]
-    h, w = X.shape[-2:]
-    # a) fit sees canvases; the transform re-draws each digit's corner offset in every batch.
-    fit(models["flatten"], place_on_canvas(X, CANVAS, (0, 0)), y, epochs=1 if quick else 3,
-        batch_size=32, optimizer=Adam(2e-3), seed=seed, progress=False,
-        transform=lambda xb, rng: in_corner(xb[:, :, :h, :w], rng))
-    # b) the averaged feature maps of two corner copies of each digit -> Linear(64, 10).
-    rng = np.random.default_rng(seed)
-    pooled = Sequential(models["gap"].layers[:-1])                  # trunk + GlobalAvgPool2D
-    feats = np.concatenate([pooled.logits(in_corner(X, rng)) for _ in range(2)])   # (2N, 64)
-    fit(Sequential(models["gap"].layers[-1:]), feats, np.tile(y, 2),
-        epochs=5 if quick else 30, batch_size=64, optimizer=Adam(1e-2), seed=seed, progress=False)
+    corner_ = (0, corner.CORNER)
+    Xc, yc = place_in_region(X, y, CANVAS, corner_, corner_, copies=1 if quick else 3, rng=seed)
+    for key in models:
+        models[key] = corner.train_model(key, Xc, yc, epochs=1 if quick else 6,
+                                         aug_epochs=2 if quick else 12, seed=seed)
 
 
 def default_cache_dir():
@@ -96,38 +82,39 @@ def default_cache_dir():
     return os.path.join(base, "minicnn")
 
 
-def load_or_train(X, y, seed=0, cache_dir=None, quick=False, retrain=False):
-    """The two models, from the weight cache if present, else trained and saved there.
+def load_or_train(X, y, seed=0, cache_dir=None, quick=False, retrain=False,
+                  keys=("a", "c", "e")):
+    """The models `keys`, from the weight cache if all are there, else trained and saved there.
 
     Returns (models, trained): trained is True when this call ran `train_models`.
     """
     cache_dir = cache_dir or default_cache_dir()
-    models = make_models(seed)
+    models = make_models(seed, keys)
     tag = f"explorer-seed{seed}{'-quick' if quick else ''}"
-    paths = {name: os.path.join(cache_dir, f"{tag}-{name}.npz") for name in models}
+    paths = {key: os.path.join(cache_dir, f"{tag}-{key}.npz") for key in models}
     if not retrain and all(os.path.exists(p) for p in paths.values()):
         try:
-            for name, model in models.items():
-                load_weights(model, paths[name])
+            for key, model in models.items():
+                load_weights(model, paths[key])
             return models, False
         except ValueError as e:
             print(f"weight cache unusable, training again: {e}")
-            models = make_models(seed)                             # not half-loaded weights
+            models = make_models(seed, keys)                       # not half-loaded weights
     train_models(models, X, y, seed, quick)
     os.makedirs(cache_dir, exist_ok=True)
-    for name, model in models.items():
-        save_weights(model, paths[name])
+    for key, model in models.items():
+        save_weights(model, paths[key])
     return models, True
 
 
 def trunk_maps(model, canvas):
-    """[ReLU output (F, H', W') of conv layer 1, 2, 3] for one canvas (1, 1, H, W)."""
+    """[output (F, H', W') of each conv layer's ReLU] for one canvas (1, 1, H, W)."""
     maps, x = [], canvas
     for layer in model.layers:
-        if isinstance(layer, (Flatten, GlobalAvgPool2D)):          # the head starts here
+        if isinstance(layer, HEAD_LAYERS):                         # the head starts here
             break
         x = layer.forward(x)
-        if isinstance(layer, ReLU):                                # each ReLU follows a conv
+        if type(layer).__name__ == "ReLU":                         # each ReLU follows a conv
             maps.append(x[0])
     return maps
 
@@ -145,30 +132,31 @@ def pick_channels(model, examples, canvas_size):
 
 
 def build_explorer(models, images, labels, canvas_size=CANVAS, row=0, col=0, digit=None):
-    """The figure: canvas, feature maps of each conv layer, both heads' probabilities, sliders.
+    """The figure: canvas, feature maps of each conv layer, every model's probabilities, sliders.
 
-    models: {"flatten": ..., "gap": ...}; images: (N, 1, h, w) digits; labels: (N,).
-    The digit slider picks the first example of each class. Returns (fig, controls):
-    controls["row"], ["col"], ["digit"] are Sliders (moving one redraws through `update`),
-    controls["view"] holds the artists.
+    models: {key: Sequential} (the maps shown are those of the first model's trunk); images:
+    (N, 1, h, w) digits; labels: (N,). The digit slider picks the first example of each class.
+    Returns (fig, controls): controls["row"], ["col"], ["digit"] are Sliders (moving one redraws
+    through `update`), controls["view"] holds the artists.
     """
     h, w = images.shape[-2:]
     classes = np.unique(labels)
     first = {int(k): int(np.flatnonzero(labels == k)[0]) for k in classes}
     examples = images[list(first.values())]                          # (K, 1, h, w)
-    ref, shown, vmax = pick_channels(models["flatten"], examples, canvas_size)
+    shown_key = next(iter(models))
+    ref, shown, vmax = pick_channels(models[shown_key], examples, canvas_size)
 
     fig = plt.figure(figsize=(14, 7.2))
-    fig.suptitle("Same trunk, two heads. Training digits were only inside the dashed box "
-                 "(offsets 0..4).", fontsize=13)
-    fig.text(0.5, 0.92, f"Middle: ReLU outputs of the shared trunk ({CHANNELS_SHOWN} most active "
-             "channels per conv layer). Right: class probabilities, green = true class, "
-             "red = wrong prediction.", ha="center", fontsize=9.5)
+    fig.suptitle("The corner experiment's models. Training digits were only inside the dashed "
+                 f"box (offsets 0..{corner.CORNER}).", fontsize=13)
+    fig.text(0.5, 0.92, f"Middle: ReLU outputs of model {shown_key}'s trunk ({CHANNELS_SHOWN} "
+             "most active channels per conv layer). Right: class probabilities, green = true "
+             "class, red = wrong prediction.", ha="center", fontsize=9.5)
     outer = fig.add_gridspec(1, 3, width_ratios=[1.25, 2.0, 1.5], left=0.03, right=0.98,
                              top=0.82, bottom=0.25, wspace=0.18)
     ax_in = fig.add_subplot(outer[0])
     img = ax_in.imshow(np.zeros((canvas_size, canvas_size)), cmap="gray_r", vmin=0, vmax=1)
-    ax_in.add_patch(Rectangle((-0.5, -0.5), TRAIN_OFFSETS - 1 + w, TRAIN_OFFSETS - 1 + h,
+    ax_in.add_patch(Rectangle((-0.5, -0.5), corner.CORNER + w, corner.CORNER + h,
                               fill=False, ls="--", lw=1.5, ec="tab:orange"))
     ax_in.set_xticks([0, canvas_size - 1])
     ax_in.set_yticks([0, canvas_size - 1])
@@ -186,11 +174,11 @@ def build_explorer(models, images, labels, canvas_size=CANVAS, row=0, col=0, dig
                 size = ref[k].shape[-1]
                 ax.set_ylabel(f"conv{k + 1}\n{size}x{size}", fontsize=10)
         fmaps.append(row_imgs)
-    bars_grid = outer[2].subgridspec(2, 1, hspace=0.55)
+    bars_grid = outer[2].subgridspec(len(models), 1, hspace=0.3 + 0.15 * len(models))
     bars = {}
-    for i, name in enumerate(models):
+    for i, key in enumerate(models):
         ax = fig.add_subplot(bars_grid[i])
-        bars[name] = (ax, ax.bar(classes, np.zeros(len(classes)), color="tab:gray"))
+        bars[key] = (ax, ax.bar(classes, np.zeros(len(classes)), color="tab:gray"))
         ax.set_ylim(0, 1)
         ax.set_xticks(classes)
         ax.set_ylabel("probability")
@@ -205,8 +193,9 @@ def build_explorer(models, images, labels, canvas_size=CANVAS, row=0, col=0, dig
         ax = fig.add_axes([0.12, 0.14 - 0.05 * i, 0.6, 0.03])
         sliders[key] = Slider(ax, label, low, high, valinit=init, valstep=1, valfmt="%d")
         sliders[key].drawon = False                            # the callback redraws, once
-    view = {"models": models, "images": images, "labels": labels, "first": first, "shown": shown,
-                "canvas_size": canvas_size, "img": img, "ax_in": ax_in, "fmaps": fmaps, "bars": bars}
+    view = {"models": models, "shown_key": shown_key, "images": images, "labels": labels,
+            "first": first, "shown": shown, "canvas_size": canvas_size, "img": img,
+            "ax_in": ax_in, "fmaps": fmaps, "bars": bars}
     controls = dict(sliders, view=view)
     for s in sliders.values():
         s.on_changed(lambda _val: (update(controls), fig.canvas.draw_idle()))
@@ -215,7 +204,7 @@ def build_explorer(models, images, labels, canvas_size=CANVAS, row=0, col=0, dig
 
 
 def update(controls):
-    """Redraw for the sliders' current values. Returns {"canvas": (H, W), head name: probs}."""
+    """Redraw for the sliders' current values. Returns {"canvas": (H, W), model key: probs}."""
     v = controls["view"]
     row, col = int(controls["row"].val), int(controls["col"].val)
     idx = v["first"][int(controls["digit"].val)]
@@ -224,22 +213,23 @@ def update(controls):
     v["img"].set_data(canvas[0, 0])
     v["ax_in"].set_title(f"input {v['canvas_size']}x{v['canvas_size']}: digit {label} at "
                          f"row {row}, col {col}", fontsize=11)
-    for k, fmap in enumerate(trunk_maps(v["models"]["flatten"], canvas)):
+    for k, fmap in enumerate(trunk_maps(v["models"][v["shown_key"]], canvas)):
         for im, c in zip(v["fmaps"][k], v["shown"][k]):
             im.set_data(fmap[c])
     out = {"canvas": canvas[0, 0]}
-    for name, model in v["models"].items():
+    for key, model in v["models"].items():
         probs = softmax(model.forward(canvas))[0]                     # (10,)
-        ax, bars = v["bars"][name]
+        ax, bars = v["bars"][key]
         pred = int(probs.argmax())
         for k, (bar, p) in enumerate(zip(bars, probs)):
             bar.set_height(p)
             bar.set_color("tab:green" if k == label else
                           "tab:red" if k == pred else "tab:gray")
         verdict = "right" if pred == label else "WRONG"
-        ax.set_title(f"{HEADS[name]}\npredicts {pred} (p={probs[pred]:.2f}): {verdict}",
+        ax.set_title(f"{key}) {corner.MODELS[key][0]}: predicts {pred} "
+                     f"(p={probs[pred]:.2f}), {verdict}",
                      fontsize=10, color="black" if pred == label else "tab:red")
-        out[name] = probs
+        out[key] = probs
     return out
 
 
@@ -253,6 +243,8 @@ def save_png(fig, path, dpi=80):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--models", default="a,c,e", help="comma-separated corner-experiment "
+                        "models to show, of a,b,c,d,e (the maps are the first one's)")
     parser.add_argument("--cache", metavar="DIR", help="weight cache (default ~/.cache/minicnn)")
     parser.add_argument("--retrain", action="store_true", help="ignore the cache, train again")
     parser.add_argument("--quick", action="store_true", help="tiny training, for tests")
@@ -261,27 +253,39 @@ def main(argv=None):
     parser.add_argument("--row", type=int, default=0, help="initial digit row")
     parser.add_argument("--col", type=int, default=0, help="initial digit column")
     parser.add_argument("--digit", type=int, default=3, help="initial digit class")
+    parser.add_argument("--threads", type=int, default=1, help="BLAS threads (see corner.py)")
     args = parser.parse_args(argv)
+    keys = tuple(args.models.split(","))
+    if not keys or set(keys) - set(corner.MODELS) or len(set(keys)) != len(keys):
+        parser.error(f"--models must name some of {','.join(corner.MODELS)} once each, "
+                     f"got {args.models!r}")
     save = args.save or (os.path.join(args.out, "explorer.png") if args.out else None)
     if save:
         plt.switch_backend("Agg")                                 # headless: no window
         os.makedirs(os.path.dirname(os.path.abspath(save)), exist_ok=True)
+    try:                                  # threadpoolctl comes with scikit-learn
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(args.threads)
+    except ImportError:
+        pass
 
     X_tr, y_tr, X_te, y_te = load_digits(seed=args.seed)
+    if args.quick:
+        X_tr, y_tr, X_te, y_te = X_tr[:200], y_tr[:200], X_te[:100], y_te[:100]
     start = time.perf_counter()
-    models, trained = load_or_train(X_tr, y_tr, args.seed, args.cache, args.quick, args.retrain)
+    models, trained = load_or_train(X_tr, y_tr, args.seed, args.cache, args.quick, args.retrain,
+                                    keys)
     print(f"{'trained' if trained else 'loaded cached weights'} in "
           f"{time.perf_counter() - start:.1f} s")
     h = X_te.shape[-1]
-    positions = [(2, 2), (CANVAS // 2 - h // 2,) * 2, (CANVAS - h - 2,) * 2]
-    if args.quick:
-        X_te, y_te = X_te[:100], y_te[:100]
-    acc = {pos: {name: accuracy(m, place_on_canvas(X_te, CANVAS, pos), y_te)
-                 for name, m in models.items()} for pos in positions}
-    print(f"\ntest accuracy ({len(y_te)} digits) by position of the digit's top-left corner")
-    print(f"{'position':>10}  {'a) flatten':>10}  {'b) global avg pool':>18}")
+    positions = [(2, 2), (12, 12), (13, 13), (22, 22), (CANVAS - h,) * 2]
+    acc = {pos: {key: accuracy(m, place_on_canvas(X_te, CANVAS, pos), y_te)
+                 for key, m in models.items()} for pos in positions}
+    print(f"\ntest accuracy ({len(y_te)} digits) by position of the digit's top-left corner; "
+          f"trained at 0..{corner.CORNER}")
+    print(f"{'position':>10}" + "".join(f"{k + ') ' + corner.MODELS[k][0]:>26}" for k in keys))
     for pos, a in acc.items():
-        print(f"{pos!s:>10}  {a['flatten']:>10.3f}  {a['gap']:>18.3f}")
+        print(f"{pos!s:>10}" + "".join(f"{a[k]:>26.3f}" for k in keys))
 
     fig, controls = build_explorer(models, X_te, y_te, CANVAS, args.row, args.col, args.digit)
     probs = update(controls)

@@ -26,10 +26,10 @@ def test_weights_cached_after_first_training(digits, tmp_path):
     calls = explore.TRAIN_CALLS
     models, trained = small_training(digits, tmp_path)
     assert trained and explore.TRAIN_CALLS == calls + 1
-    assert len(list(tmp_path.glob("explorer-seed0-quick-*.npz"))) == 2
+    assert len(list(tmp_path.glob("explorer-seed0-quick-*.npz"))) == 3     # a, c, e
     fresh = explore.make_models(0)
-    assert not np.array_equal(models["flatten"].layers[0].params["W"],
-                              fresh["flatten"].layers[0].params["W"])        # training moved it
+    assert not np.array_equal(models["a"].layers[0].params["W"],
+                              fresh["a"].layers[0].params["W"])              # training moved it
     again, trained = small_training(digits, tmp_path)
     assert not trained and explore.TRAIN_CALLS == calls + 1                  # loaded, not trained
     for name in models:
@@ -37,9 +37,23 @@ def test_weights_cached_after_first_training(digits, tmp_path):
             np.testing.assert_array_equal(p, q, err_msg=f"{name} {k}")
     _, trained = small_training(digits, tmp_path, retrain=True)
     assert trained and explore.TRAIN_CALLS == calls + 2
-    (tmp_path / "explorer-seed0-quick-gap.npz").write_bytes(b"not an npz")   # broken cache
+    (tmp_path / "explorer-seed0-quick-c.npz").write_bytes(b"not an npz")   # broken cache
     _, trained = small_training(digits, tmp_path)
     assert trained and explore.TRAIN_CALLS == calls + 3
+
+
+def test_explorer_trains_the_corner_experiments_models(digits, tmp_path):
+    """The explorer's models are the corner demo's, trained by its recipe on corner digits."""
+    corner = load_demo("corner")
+    X_tr, y_tr, _, _ = digits
+    models, _ = small_training(digits, tmp_path, keys=("a", "e"))
+    X, y = corner.place_in_region(X_tr[:32], y_tr[:32], 32, (0, 4), (0, 4), copies=1, rng=0)
+    for key in ("a", "e"):
+        ref = corner.train_model(key, X, y, epochs=1, aug_epochs=2, seed=0)
+        assert [type(m).__name__ for m in models[key]] == [type(m).__name__ for m in ref]
+        for (k, p, _), (_, q, _) in zip(models[key].param_items(), ref.param_items()):
+            np.testing.assert_array_equal(p, q, err_msg=f"{key} {k}")
+    assert models["e"].layers[0].padding_mode == "circular"
 
 
 @pytest.fixture(scope="module")
@@ -73,8 +87,12 @@ def test_sliders_redraw_canvas_maps_and_bars(explorer):
     np.testing.assert_array_equal(after["canvas"], place_on_canvas(X_te[idx], 32, (20, 20))[0])
     assert not np.array_equal(before["canvas"], after["canvas"])
     for name in before["bars"]:
-        assert not np.allclose(before["bars"][name], after["bars"][name])
         assert np.isclose(after["bars"][name].sum(), 1, atol=1e-5)           # probabilities
+    for name in ("a", "c"):                                   # position-dependent heads
+        assert not np.allclose(before["bars"][name], after["bars"][name])
+    # e: circular padding, global max: a shift by 16 (a multiple of the total stride 4) leaves
+    # the pooled features, hence the probabilities, unchanged (up to float32 rounding).
+    np.testing.assert_allclose(before["bars"]["e"], after["bars"]["e"], atol=1e-6)
     # conv1 maps moved with the digit: equal away from the border, 16 pixels further on.
     for old, new in zip(before["maps"][:explore.CHANNELS_SHOWN],
                         after["maps"][:explore.CHANNELS_SHOWN]):
@@ -109,8 +127,8 @@ def test_main_saves_a_frame_from_cached_weights(digits, tmp_path):
                            "--row", "22", "--col", "22", "--digit", "5"])
     assert result["trained"] is False and explore.TRAIN_CALLS == calls
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size < 300_000
-    assert len(result["accuracy"]) == 3
+    assert len(result["accuracy"]) == 5                                     # positions
     for accs in result["accuracy"].values():
-        assert set(accs) == {"flatten", "gap"} and all(0 <= a <= 1 for a in accs.values())
-    for name in ("flatten", "gap"):
+        assert set(accs) == {"a", "c", "e"} and all(0 <= a <= 1 for a in accs.values())
+    for name in ("a", "c", "e"):
         assert result["probs"][name].shape == (10,)

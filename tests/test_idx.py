@@ -122,6 +122,13 @@ def test_load_mnist(tmp_path, compress):
     np.testing.assert_array_equal(y_te, arrays["test_labels"])
 
 
+def test_reader_is_importable_from_minicnn_data(tmp_path):
+    import minicnn.data
+    write_idx(tmp_path / "x", np.arange(6, dtype=np.uint8).reshape(2, 3))
+    np.testing.assert_array_equal(minicnn.data.load_idx(tmp_path / "x"), [[0, 1, 2], [3, 4, 5]])
+    assert minicnn.data.load_mnist is load_mnist
+
+
 def test_load_mnist_missing_files_says_what_to_do(tmp_path):
     with pytest.raises(FileNotFoundError) as err:
         load_mnist(tmp_path, kind="fashion")
