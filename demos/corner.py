@@ -156,9 +156,9 @@ def parse_args(argv):
     p.add_argument("--downsample", type=int, default=2, help="average IDX images over NxN "
                    "blocks (28x28 -> 14x14 by default; 1 keeps them)")
     p.add_argument("--train-size", type=int, default=None, help="random subset of the IDX "
-                   "training images (default 3000)")
+                   "training images (default 1500)")
     p.add_argument("--test-size", type=int, default=None, help="random subset of the IDX test "
-                   "images (default 1000)")
+                   "images (default 500)")
     p.add_argument("--models", default="a,b,c,d,e", help="comma-separated subset of a,b,c,d,e")
     p.add_argument("--canvas", type=int, default=None, help="canvas side, a multiple of 4 and at "
                    "least twice the image side (default 2 * image side + 16, rounded up)")
@@ -174,8 +174,8 @@ def parse_args(argv):
     args = p.parse_args(argv)
     # default / quick settings; an explicit flag wins over both. The canvas default depends on
     # the image size, so main() sets it once the data are loaded.
-    defaults = {"epochs": 6, "aug_epochs": 12, "copies": 3, "stride": 4, "train_size": 3000,
-                "test_size": 1000}
+    defaults = {"epochs": 6, "aug_epochs": 12, "copies": 3, "stride": 4, "train_size": 1500,
+                "test_size": 500}
     quick = {"epochs": 3, "aug_epochs": 6, "copies": 1, "stride": 8, "train_size": 300,
              "test_size": 100}
     for k, v in (quick if args.quick else defaults).items():
@@ -258,10 +258,13 @@ e: circular padding removes the border. This grid moves the digit by multiples o
     fig, axes = plt.subplots(1, len(keys) + (weight_map is not None),
                              figsize=(2.6 * (len(keys) + 1) + 0.6, 3.2), squeeze=False)
     axes = axes[0]
-    extent = (grid[0] - 0.5 * args.stride, grid[-1] + 0.5 * args.stride,
-              grid[-1] + 0.5 * args.stride, grid[0] - 0.5 * args.stride)
+    # one cell per grid position, edges halfway between positions (the last step may be shorter)
+    edges = np.concatenate([[grid[0] - args.stride / 2], (grid[:-1] + grid[1:]) / 2,
+                            [grid[-1] + args.stride / 2]])
     for ax, key in zip(axes, keys):
-        im = ax.imshow(100 * maps[key], vmin=0, vmax=100, cmap="viridis", extent=extent)
+        im = ax.pcolormesh(edges, edges, 100 * maps[key], vmin=0, vmax=100, cmap="viridis")
+        ax.set_aspect("equal")
+        ax.invert_yaxis()                                        # row 0 at the top, as imshow
         ax.add_patch(plt.Rectangle((-0.5, -0.5), CORNER + 1, CORNER + 1, fill=False,
                                    edgecolor="red", linewidth=1.5))
         ax.set_title(f"{key}: {MODELS[key][0]}\nmin {100 * results[key]['min']:.0f}%",
