@@ -279,7 +279,7 @@ e: circular padding removes the border. This grid moves the digit by multiples o
         ax.set_xlabel("feature column")
         fig.colorbar(wm, ax=ax, shrink=0.8)
     fig.suptitle(f"Trained with digits only in the red corner; accuracy with every test digit "
-                 f"placed at each position ({args.dataset}, {image}x{image} digits, {S}x{S} canvas)",
+                 f"placed at each position ({args.dataset}: {image}x{image} images, {S}x{S} canvas)",
                  fontsize=10)
     fig.savefig(figures[0], dpi=90, bbox_inches="tight")
     plt.close(fig)
