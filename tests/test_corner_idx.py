@@ -1,31 +1,33 @@
 """The corner experiment on IDX files (the MNIST format), written here; nothing is downloaded.
 
-The files hold scikit-learn's digits blown up to MNIST's 28x28 (each pixel repeated 3x3, then a
-2-pixel border), so the run learns something real in seconds.
+demos/idx_digits.py writes scikit-learn's digits enlarged to MNIST's 28x28 into the four
+standard files, so the run learns something real in seconds.
 """
 
 import numpy as np
 import pytest
 from conftest import load_demo
 
-from minicnn.idx import write_idx
+from minicnn import load_mnist
 
 corner = load_demo("corner")
 
 
 @pytest.fixture(scope="module")
 def mnist_dir(tmp_path_factory):
-    from sklearn.datasets import load_digits
-    digits = load_digits()
-    big = np.repeat(np.repeat(digits.images, 3, axis=1), 3, axis=2)           # (N, 24, 24)
-    u8 = np.round(np.pad(big, ((0, 0), (2, 2), (2, 2))) * 255 / 16).astype(np.uint8)
-    y = digits.target.astype(np.uint8)
     folder = tmp_path_factory.mktemp("mnist")
-    write_idx(folder / "train-images-idx3-ubyte.gz", u8[:1400], compress=True)
-    write_idx(folder / "train-labels-idx1-ubyte.gz", y[:1400], compress=True)
-    write_idx(folder / "t10k-images-idx3-ubyte", u8[1400:])                  # raw works too
-    write_idx(folder / "t10k-labels-idx1-ubyte", y[1400:])
+    load_demo("idx_digits").main(["--out", str(folder)])
     return folder
+
+
+def test_idx_digits_writes_mnist_shaped_files(mnist_dir):
+    assert sorted(p.name for p in mnist_dir.iterdir()) == [
+        "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte",
+        "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"]       # raw and gzip
+    X_tr, y_tr, X_te, y_te = load_mnist(mnist_dir)
+    assert X_tr.shape == (1347, 1, 28, 28) and X_te.shape == (450, 1, 28, 28)
+    assert set(np.unique(y_tr)) == set(np.unique(y_te)) == set(range(10)) and X_tr.max() == 1.0
+    assert (X_tr[:, :, :2] == 0).all() and (X_tr[:, :, :, -2:] == 0).all()  # the blank border
 
 
 def test_load_data_downsamples_and_subsets(mnist_dir):
@@ -46,7 +48,7 @@ def test_load_data_downsamples_and_subsets(mnist_dir):
 
 def test_corner_runs_on_idx_files(mnist_dir, run_demo):
     res = run_demo("corner", "--quick", "--dataset", "mnist", "--data-dir", str(mnist_dir),
-                   "--models", "a,e", "--train-size", "1400", "--epochs", "4")
+                   "--models", "a,e", "--train-size", "1347", "--epochs", "4")
     assert res["image"] == 14 and res["canvas"] == 36               # 2 * 14 + 8, rounded up to 4
     r = res["results"]
     # the same story as the 8x8 digits: a reads the corner only, e reads everywhere
