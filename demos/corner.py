@@ -99,6 +99,16 @@ def train_model(key, X, y, epochs, aug_epochs, lr=None, batch_size=32, seed=0):
     return model
 
 
+def limit_blas_threads(n):
+    """Let numpy's BLAS use n threads (threadpoolctl comes with scikit-learn; without it, a
+    no-op). numpy must already be imported: only loaded libraries are limited."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    threadpool_limits(n)
+
+
 def default_canvas(image, quick=False):
     """2 * image + 16 (2 * image + 8 with --quick), rounded up to a multiple of 4: 32 for 8x8."""
     return -(-(2 * image + (8 if quick else 16)) // 4) * 4
@@ -191,11 +201,7 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(argv)
-    try:                                  # threadpoolctl comes with scikit-learn
-        from threadpoolctl import threadpool_limits
-        threadpool_limits(args.threads)
-    except ImportError:
-        pass
+    limit_blas_threads(args.threads)
     plt.switch_backend("Agg")             # figures go to files, never to a window
     t_start = time.time()
     X_tr, y_tr, X_te, y_te = load_data(args.dataset, args.seed, args.data_dir, args.downsample,
@@ -216,8 +222,8 @@ def main(argv=None):
     trained_region = ((0, CORNER), (0, CORNER))
     far_region = ((S // 2, S - image), (S // 2, S - image))    # digit wholly in the bottom-right
     print(f"{args.dataset}: {len(X)} training images ({image}x{image} digits) on a {S}x{S} "
-          f"canvas, positions 0..{CORNER}; {len(X_te)} test digits at each of {len(grid)}x{len(grid)} grid positions "
-          f"{grid.tolist()}")
+          f"canvas, positions 0..{CORNER}; {len(X_te)} test digits at each of "
+          f"{len(grid)}x{len(grid)} grid positions {grid.tolist()}")
 
     # ---- train every model and measure its accuracy map --------------------------------------
     results, maps, weight_map = {}, {}, None
@@ -279,16 +285,16 @@ e: circular padding removes the border. This grid moves the digit by multiples o
         ax.set_xlabel("feature column")
         fig.colorbar(wm, ax=ax, shrink=0.8)
     fig.suptitle(f"Trained with digits only in the red corner; accuracy with every test digit "
-                 f"placed at each position ({args.dataset}: {image}x{image} images, {S}x{S} canvas)",
-                 fontsize=10)
+                 f"placed at each position ({args.dataset}: {image}x{image} images, {S}x{S} "
+                 f"canvas)", fontsize=10)
     fig.savefig(figures[0], dpi=90, bbox_inches="tight")
     plt.close(fig)
 
     print("\nfigures:", *figures, sep="\n  ")
     seconds = time.time() - t_start
     print(f"run time: {seconds:.1f} s")
-    return {"results": results, "maps": maps, "grid": grid, "image": image, "canvas": S, "weight_map": weight_map,
-            "figures": figures, "seconds": seconds}
+    return {"results": results, "maps": maps, "grid": grid, "image": image, "canvas": S,
+            "weight_map": weight_map, "figures": figures, "seconds": seconds}
 
 
 if __name__ == "__main__":

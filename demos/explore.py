@@ -45,6 +45,7 @@ from minicnn import (
     Flatten,
     GlobalAvgPool2D,
     GlobalMaxPool2D,
+    ReLU,
     accuracy,
     load_digits,
     load_weights,
@@ -65,16 +66,15 @@ def make_models(seed, keys=("a", "c", "e")):
     return {key: corner.build_model(key, CANVAS, np.random.default_rng(seed)) for key in keys}
 
 
-def train_models(models, X, y, seed=0, quick=False):
-    """Train each model as the corner experiment does: every digit at offsets 0..CORNER, 3
+def train_models(keys, X, y, seed=0, quick=False):
+    """{key: model} trained as the corner experiment does: every digit at offsets 0..CORNER, 3
     copies, 6 epochs (12 for the augmented d). quick: 1 copy, 1 epoch (2 for d)."""
     global TRAIN_CALLS
     TRAIN_CALLS += 1
     corner_ = (0, corner.CORNER)
     Xc, yc = place_in_region(X, y, CANVAS, corner_, corner_, copies=1 if quick else 3, rng=seed)
-    for key in models:
-        models[key] = corner.train_model(key, Xc, yc, epochs=1 if quick else 6,
-                                         aug_epochs=2 if quick else 12, seed=seed)
+    return {key: corner.train_model(key, Xc, yc, epochs=1 if quick else 6,
+                                    aug_epochs=2 if quick else 12, seed=seed) for key in keys}
 
 
 def default_cache_dir():
@@ -89,18 +89,17 @@ def load_or_train(X, y, seed=0, cache_dir=None, quick=False, retrain=False,
     Returns (models, trained): trained is True when this call ran `train_models`.
     """
     cache_dir = cache_dir or default_cache_dir()
-    models = make_models(seed, keys)
     tag = f"explorer-seed{seed}{'-quick' if quick else ''}"
-    paths = {key: os.path.join(cache_dir, f"{tag}-{key}.npz") for key in models}
+    paths = {key: os.path.join(cache_dir, f"{tag}-{key}.npz") for key in keys}
     if not retrain and all(os.path.exists(p) for p in paths.values()):
+        models = make_models(seed, keys)
         try:
             for key, model in models.items():
                 load_weights(model, paths[key])
             return models, False
-        except ValueError as e:
+        except ValueError as e:                      # training below builds fresh models
             print(f"weight cache unusable, training again: {e}")
-            models = make_models(seed, keys)                       # not half-loaded weights
-    train_models(models, X, y, seed, quick)
+    models = train_models(keys, X, y, seed, quick)
     os.makedirs(cache_dir, exist_ok=True)
     for key, model in models.items():
         save_weights(model, paths[key])
@@ -114,7 +113,7 @@ def trunk_maps(model, canvas):
         if isinstance(layer, HEAD_LAYERS):                         # the head starts here
             break
         x = layer.forward(x)
-        if type(layer).__name__ == "ReLU":                         # each ReLU follows a conv
+        if isinstance(layer, ReLU):                                # each ReLU follows a conv
             maps.append(x[0])
     return maps
 
@@ -263,11 +262,7 @@ def main(argv=None):
     if save:
         plt.switch_backend("Agg")                                 # headless: no window
         os.makedirs(os.path.dirname(os.path.abspath(save)), exist_ok=True)
-    try:                                  # threadpoolctl comes with scikit-learn
-        from threadpoolctl import threadpool_limits
-        threadpool_limits(args.threads)
-    except ImportError:
-        pass
+    corner.limit_blas_threads(args.threads)
 
     X_tr, y_tr, X_te, y_te = load_digits(seed=args.seed)
     if args.quick:

@@ -34,8 +34,9 @@ MNIST_FILES = {"train_images": "train-images-idx3-ubyte", "train_labels": "train
 # (TensorFlow Datasets' checksum lists, the Fashion-MNIST README). Each of the eight was looked
 # up in an index of public code: it appears in at least ten other projects that pin the same
 # files (the first 50 hex digits searched, all 64 read in several). They were NOT recomputed
-# from the files themselves: the machine this was written on has no network. Set a value to None to skip the SHA-256 check for that file (the gzip CRC and the
-# IDX header and size are still checked), or pass `checksums=` to `download_mnist`.
+# from the files themselves: the machine this was written on has no network. Set a value to
+# None to skip the SHA-256 check for that file (the gzip CRC and the IDX header and size are
+# still checked), or pass `checksums=` to `download_mnist`.
 SOURCES = {
     "mnist": {
         "base_url": "https://ossci-datasets.s3.amazonaws.com/mnist/",

@@ -32,6 +32,11 @@ def load_demo(name):
     return module
 
 
+def run_demo_once(tmp_path_factory, name, *args):
+    """Run demos/<name>.py's main() with --out in a fresh folder (for module-scoped fixtures)."""
+    return load_demo(name).main(["--out", str(tmp_path_factory.mktemp(name)), *args])
+
+
 @pytest.fixture
 def run_demo(tmp_path):
     """run_demo("corner", "--quick") -> the dict that demos/corner.py's main() returns."""

@@ -18,9 +18,8 @@ def assert_figures(result):
 
 @pytest.fixture(scope="module")
 def equivariance(tmp_path_factory):
-    from conftest import load_demo
-    out = tmp_path_factory.mktemp("equivariance")
-    return load_demo("equivariance").main(["--out", str(out), "--quick"])
+    from conftest import run_demo_once
+    return run_demo_once(tmp_path_factory, "equivariance", "--quick")
 
 
 def test_circular_padding_is_exactly_equivariant(equivariance):

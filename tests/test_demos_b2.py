@@ -5,9 +5,8 @@ import pytest
 
 @pytest.fixture(scope="module")
 def corner(tmp_path_factory):
-    from conftest import load_demo
-    out = tmp_path_factory.mktemp("corner")
-    return load_demo("corner").main(["--out", str(out), "--quick"])
+    from conftest import run_demo_once
+    return run_demo_once(tmp_path_factory, "corner", "--quick")
 
 
 def test_corner_effects_point_the_right_way(corner):
