@@ -45,9 +45,9 @@ from minicnn import (
     load_digits,
     place_on_canvas,
 )
-from minicnn.augment import RandomShift
-from minicnn.blurpool import BlurPool2D, MaxBlurPool2D
-from minicnn.equivariance import shift_zero
+from minicnn.data.augment import RandomShift
+from minicnn.extensions.blurpool import BlurPool2D, MaxBlurPool2D
+from minicnn.measure.equivariance import shift_zero
 
 # The pooling layers compared: name -> function (channels) -> a stride-2 layer.
 POOLS = {

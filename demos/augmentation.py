@@ -2,7 +2,7 @@
 
 The corner experiment's model a (conv trunk + flatten + Linear) is trained on digits in the
 top-left corner, each batch shifted by a fresh random (dy, dx) in [-s, s] that keeps the digit on
-the canvas (minicnn.augment.RandomShift(s, keep_inside=True), passed to fit as `transform`).
+the canvas (minicnn.data.augment.RandomShift(s, keep_inside=True), passed to fit as `transform`).
 For s = 0, 4, 8 and the whole canvas we measure the accuracy map over the canvas; its minimum
 shows whether some positions are still unread. A gallery shows what each transform does.
 
@@ -22,8 +22,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import minicnn as mc
-from minicnn.augment import Compose, RandomCropPad, RandomFlip, RandomRotation, RandomShift
-from minicnn.positions import accuracy_map, grid_offsets, place_in_region, summarize_map
+from minicnn.data.augment import Compose, RandomCropPad, RandomFlip, RandomRotation, RandomShift
+from minicnn.measure.positions import accuracy_map, grid_offsets, place_in_region, summarize_map
 
 
 # ---- the architecture: the corner experiment's model a ---------------------------------------

@@ -40,8 +40,13 @@ import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))   # run from anywhere
 from minicnn import SGD, Conv2D, Flatten, Linear, MaxPool2D, ReLU, Sequential, softmax_cross_entropy
-from minicnn.conv import conv2d_fast, conv2d_fast_backward, conv2d_naive, conv2d_naive_backward
-from minicnn.pool import maxpool2d_fast, maxpool2d_fast_backward
+from minicnn.layers.conv import (
+    conv2d_fast,
+    conv2d_fast_backward,
+    conv2d_naive,
+    conv2d_naive_backward,
+)
+from minicnn.layers.pool import maxpool2d_fast, maxpool2d_fast_backward
 
 try:
     import threadpoolctl

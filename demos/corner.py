@@ -35,8 +35,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import minicnn as mc
-from minicnn.augment import RandomShift
-from minicnn.positions import (
+from minicnn.data.augment import RandomShift
+from minicnn.measure.positions import (
     accuracy_map,
     grid_offsets,
     linear_weight_map,

@@ -28,7 +28,7 @@ from matplotlib import cbook
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))   # run from anywhere
 from minicnn import Conv2D, Flatten, GlobalAvgPool2D, Linear, MaxPool2D, ReLU, Sequential
-from minicnn.equivariance import (
+from minicnn.measure.equivariance import (
     border_free_mask,
     equivariance_error,
     equivariance_error_map,

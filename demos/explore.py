@@ -53,7 +53,7 @@ from minicnn import (
     save_weights,
     softmax,
 )
-from minicnn.positions import place_in_region
+from minicnn.measure.positions import place_in_region
 
 CANVAS = 32            # canvas side; 3 convs and 2 pools leave 64 maps of 8x8 = 4096 features
 CHANNELS_SHOWN = 4     # feature maps shown per conv layer

@@ -41,7 +41,7 @@ from minicnn import (
     load_digits,
     place_on_canvas,
 )
-from minicnn.equivariance import layer_outputs, representation_similarity
+from minicnn.measure.equivariance import layer_outputs, representation_similarity
 
 
 def make_net(head, channels, canvas, seed):

@@ -17,7 +17,7 @@ import numpy as np
 from scipy.ndimage import zoom
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))   # run from anywhere
-from minicnn.idx import MNIST_FILES, write_idx
+from minicnn.data.idx import MNIST_FILES, write_idx
 
 N_TRAIN = 1347
 

@@ -42,7 +42,7 @@ from minicnn import (
     fit,
     load_digits,
 )
-from minicnn.gconv import P4GroupConv2D, P4LiftConv2D, P4RotationPool, rotate
+from minicnn.extensions.gconv import P4GroupConv2D, P4LiftConv2D, P4RotationPool, rotate
 
 ANGLES = (0, 90, 180, 270)
 

@@ -25,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))   # run from anywhere
 from minicnn import Conv2D, Linear, load_digits
-from minicnn.equivariance import conv_as_dense_matrix, dense_weight_ties, sum_tied_gradients
+from minicnn.measure.equivariance import conv_as_dense_matrix, dense_weight_ties, sum_tied_gradients
 
 
 def main(argv=None):

@@ -6,29 +6,40 @@ does with a shifted input: the feature maps shift with it (equivariance), while 
 connected head reads every position separately.
 """
 
-from . import augment, equivariance, positions
-from .base import Layer, ShapeError
-from .blurpool import BlurPool2D, MaxBlurPool2D
-from .conv import Conv2D, conv2d_fast, conv2d_fast_backward, conv2d_naive, conv2d_naive_backward
-from .data import load_digits, place_on_canvas
-from .dense import Flatten, Linear, ReLU
-from .gconv import P4GroupConv2D, P4LiftConv2D, P4RotationPool
+from .checkpoint import load_weights, save_weights
+from .data import augment, download_mnist, load_digits, load_idx, load_mnist, place_on_canvas
+from .extensions import (
+    BlurPool2D,
+    MaxBlurPool2D,
+    P4GroupConv2D,
+    P4LiftConv2D,
+    P4RotationPool,
+)
 from .gradcheck import check_layer, check_model, numerical_gradient, rel_error
-from .idx import download_mnist, load_idx, load_mnist
-from .losses import softmax, softmax_cross_entropy
-from .model import Sequential
-from .optim import SGD, Adam
-from .pool import (
+from .layers import (
     AvgPool2D,
+    Conv2D,
+    Flatten,
     GlobalAvgPool2D,
     GlobalMaxPool2D,
+    Layer,
+    Linear,
     MaxPool2D,
+    ReLU,
+    ShapeError,
+    conv2d_fast,
+    conv2d_fast_backward,
+    conv2d_naive,
+    conv2d_naive_backward,
     maxpool2d_fast,
     maxpool2d_fast_backward,
     maxpool2d_naive,
     maxpool2d_naive_backward,
 )
-from .storage import load_weights, save_weights
+from .losses import softmax, softmax_cross_entropy
+from .measure import equivariance, positions
+from .model import Sequential
+from .optim import SGD, Adam
 from .train import NonFiniteError, accuracy, evaluate, fit
 
 __version__ = "0.1.0"

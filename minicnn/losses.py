@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .base import ShapeError, check_float_array
+from .layers.base import ShapeError, check_float_array
 
 
 def check_labels(y, n, num_classes, where):

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .base import Layer, ShapeError
+from .layers.base import Layer, ShapeError
 
 
 class Sequential:

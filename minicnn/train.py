@@ -16,10 +16,10 @@ import sys
 import numpy as np
 from tqdm.auto import tqdm
 
-from .base import ShapeError, check_float_array
+from .checkpoint import load_checkpoint, save_checkpoint
+from .layers.base import ShapeError, check_float_array
 from .losses import check_labels, softmax_cross_entropy
 from .optim import SGD, interrupts_deferred
-from .storage import load_checkpoint, save_checkpoint
 
 
 class NonFiniteError(FloatingPointError):

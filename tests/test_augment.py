@@ -1,9 +1,9 @@
-"""minicnn.augment: known answers, reproducibility, shapes and errors."""
+"""minicnn.data.augment: known answers, reproducibility, shapes and errors."""
 
 import numpy as np
 import pytest
 
-from minicnn.augment import (
+from minicnn.data.augment import (
     Compose,
     RandomCropPad,
     RandomFlip,
@@ -12,7 +12,7 @@ from minicnn.augment import (
     content_box,
     shift_batch,
 )
-from minicnn.base import ShapeError
+from minicnn.layers.base import ShapeError
 
 
 def batch(n=5, c=2, h=9, w=11, seed=0):

@@ -1,4 +1,4 @@
-"""minicnn.blurpool: gradients, naive == fast, output size, and the anti-aliasing claim."""
+"""minicnn.extensions.blurpool: gradients, naive == fast, output size, and the anti-aliasing claim."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from minicnn import AvgPool2D, MaxPool2D, ShapeError
-from minicnn.blurpool import BlurPool2D, MaxBlurPool2D, binomial_filter, blur_pad, blur_pad_backward
+from minicnn.extensions.blurpool import (
+    BlurPool2D,
+    MaxBlurPool2D,
+    binomial_filter,
+    blur_pad,
+    blur_pad_backward,
+)
 from minicnn.gradcheck import check_layer
 
 MODES = ("reflect", "zeros", "circular")

@@ -173,7 +173,7 @@ def namespace(folder):
     (folder / "notes.txt").write_text("not weights\n")
     bad = make_model().state_dict()
     bad["0.W"][0, 0, 0, 0] = np.nan
-    mc.storage.atomic_savez(folder / "nan.npz", bad)
+    mc.checkpoint.atomic_savez(folder / "nan.npz", bad)
     return ns
 
 

@@ -1,4 +1,4 @@
-"""minicnn.gconv: gradients, and the exact rotation equivariance / invariance claims."""
+"""minicnn.extensions.gconv: gradients, and the exact rotation equivariance / invariance claims."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from minicnn import Conv2D, GlobalAvgPool2D, Linear, ReLU, Sequential, ShapeError
-from minicnn.gconv import (
+from minicnn.extensions.gconv import (
     P4GroupConv2D,
     P4LiftConv2D,
     P4RotationPool,

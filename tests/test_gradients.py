@@ -29,7 +29,7 @@ from minicnn import (
     check_layer,
     check_model,
 )
-from minicnn.padding import same_pads
+from minicnn.layers.padding import same_pads
 
 TOL = 1e-6
 EXAMPLES = settings(max_examples=100, deadline=None, derandomize=True)

@@ -12,7 +12,7 @@ import threading
 import numpy as np
 import pytest
 
-from minicnn.idx import (
+from minicnn.data.idx import (
     IDX_DTYPES,
     MNIST_FILES,
     SOURCES,
@@ -123,7 +123,7 @@ def test_load_mnist(tmp_path, compress):
 
 
 def test_reader_is_importable_from_minicnn_data(tmp_path):
-    import minicnn.data
+    import minicnn.data.digits
     write_idx(tmp_path / "x", np.arange(6, dtype=np.uint8).reshape(2, 3))
     np.testing.assert_array_equal(minicnn.data.load_idx(tmp_path / "x"), [[0, 1, 2], [3, 4, 5]])
     assert minicnn.data.load_mnist is load_mnist

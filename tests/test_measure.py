@@ -1,10 +1,10 @@
-"""minicnn.equivariance: every helper on a case whose answer is known in advance."""
+"""minicnn.measure.equivariance: every helper on a case whose answer is known in advance."""
 
 import numpy as np
 import pytest
 
 from minicnn import Conv2D, Flatten, GlobalAvgPool2D, Linear, MaxPool2D, ReLU, Sequential
-from minicnn.equivariance import (
+from minicnn.measure.equivariance import (
     border_free_mask,
     conv_as_dense_matrix,
     dense_weight_ties,

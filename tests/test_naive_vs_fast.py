@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_gradients import conv_configs, make_conv, pool_configs
 
-import minicnn.conv
+import minicnn.layers.conv
 from minicnn import Conv2D, MaxPool2D, rel_error
 
 TOL = 1e-10
@@ -75,8 +75,8 @@ def test_conv2d_in_chunks_matches_one_pass(monkeypatch, kwargs):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((5, 2, 7, 6))
     results = {}
-    for name, budget in (("one_pass", minicnn.conv.MAX_COLS_BYTES), ("chunked", 1)):
-        monkeypatch.setattr(minicnn.conv, "MAX_COLS_BYTES", budget)
+    for name, budget in (("one_pass", minicnn.layers.conv.MAX_COLS_BYTES), ("chunked", 1)):
+        monkeypatch.setattr(minicnn.layers.conv, "MAX_COLS_BYTES", budget)
         layer = Conv2D(2, 3, **kwargs, rng=1, dtype=np.float64)
         layer.params["b"] = np.arange(3.0)
         if name == "one_pass":

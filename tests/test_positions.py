@@ -1,9 +1,9 @@
-"""minicnn.positions: placing digits in regions, accuracy maps and their summaries."""
+"""minicnn.measure.positions: placing digits in regions, accuracy maps and their summaries."""
 
 import numpy as np
 import pytest
 
-from minicnn.positions import (
+from minicnn.measure.positions import (
     accuracy_map,
     grid_offsets,
     linear_weight_map,

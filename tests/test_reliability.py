@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import minicnn as mc
-from minicnn import conv as conv_module
-from minicnn.base import Layer
+from minicnn.layers import conv as conv_module
+from minicnn.layers.base import Layer
 
 
 def make_data(n=40, seed=0):

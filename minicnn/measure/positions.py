@@ -12,8 +12,8 @@ Positions are the (row, col) of a digit's top-left corner on the canvas.
 
 import numpy as np
 
-from .base import ShapeError
-from .data import place_on_canvas
+from ..data.digits import place_on_canvas
+from ..layers.base import ShapeError
 
 
 def _as_range(region, name, limit):

@@ -19,15 +19,15 @@ square input, stride 1 and the same padding on all four sides (e.g. padding="sam
 kernel), zero or circular.
 
 Implementation: build the expanded filter bank (every rotated copy), run the ordinary im2col
-convolution of minicnn.conv, and in backward map the bank's gradient back onto W by rotating
+convolution of minicnn.layers.conv, and in backward map the bank's gradient back onto W by rotating
 each copy back and summing: one weight used in four places gets the sum of four gradients.
 """
 
 import numpy as np
 
-from .base import Layer, ShapeError, as_pair
-from .conv import conv2d_fast, conv2d_fast_backward, conv_output_size
-from .padding import PADDING_MODES
+from ..layers.base import Layer, ShapeError, as_pair
+from ..layers.conv import conv2d_fast, conv2d_fast_backward, conv_output_size
+from ..layers.padding import PADDING_MODES
 
 ROTATIONS = 4
 

@@ -14,7 +14,7 @@ epoch sees new variants and the run is still reproducible. Combine transforms wi
 import numpy as np
 from scipy import ndimage
 
-from .base import ShapeError, check_float_array
+from ..layers.base import ShapeError, check_float_array
 
 FILLS = ("zeros", "wrap")
 

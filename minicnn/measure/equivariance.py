@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from .conv import conv2d_fast
+from ..layers.conv import conv2d_fast
 
 
 # --------------------------------------------------------------------------------------------

@@ -26,9 +26,9 @@ import math
 
 import numpy as np
 
-from .base import Layer, ShapeError, as_pair
-from .padding import pad2d, pad2d_backward
-from .pool import MaxPool2D
+from ..layers.base import Layer, ShapeError, as_pair
+from ..layers.padding import pad2d, pad2d_backward
+from ..layers.pool import MaxPool2D
 
 BLUR_PADDING_MODES = ("reflect", "zeros", "circular")
 
@@ -50,7 +50,7 @@ def blur_pads(kernel_size):
 
 
 # --------------------------------------------------------------------------------------------
-# Padding, including the reflect mode that minicnn.padding does not have.
+# Padding, including the reflect mode that minicnn.layers.padding does not have.
 # --------------------------------------------------------------------------------------------
 def blur_pad(x, pads, mode):
     """Pad the last two axes of x (N, C, H, W) with "reflect", "zeros" or "circular"."""

@@ -1,15 +1,8 @@
-"""Data: scikit-learn's bundled handwritten digits (no download) and placing them on a canvas.
-
-Real digit files (MNIST and Fashion-MNIST in the IDX format) are read by `minicnn.idx`; its
-`load_idx` and `load_mnist` are importable from here too.
-"""
+"""scikit-learn's bundled 8x8 handwritten digits (no download), and placing them on a canvas."""
 
 import numpy as np
 
-from .base import ShapeError
-from .idx import load_idx, load_mnist
-
-__all__ = ["load_digits", "load_idx", "load_mnist", "place_on_canvas"]
+from ..layers.base import ShapeError
 
 
 def load_digits(test_fraction=0.25, seed=0, dtype=np.float32):

@@ -1,0 +1,41 @@
+"""The lesson: every layer of a CNN written out by hand, forward and backward.
+
+`conv` (Conv2D, and the naive and fast functions behind it), `pool` (max, average and global
+pooling), `padding` (zero and circular), `linear` (Flatten, Linear, ReLU), all on the small
+`Layer` base class in `base`.
+"""
+
+from .base import Layer, ShapeError
+from .conv import Conv2D, conv2d_fast, conv2d_fast_backward, conv2d_naive, conv2d_naive_backward
+from .linear import Flatten, Linear, ReLU
+from .pool import (
+    AvgPool2D,
+    GlobalAvgPool2D,
+    GlobalMaxPool2D,
+    MaxPool2D,
+    maxpool2d_fast,
+    maxpool2d_fast_backward,
+    maxpool2d_naive,
+    maxpool2d_naive_backward,
+)
+
+__all__ = [
+    "AvgPool2D",
+    "Conv2D",
+    "Flatten",
+    "GlobalAvgPool2D",
+    "GlobalMaxPool2D",
+    "Layer",
+    "Linear",
+    "MaxPool2D",
+    "ReLU",
+    "ShapeError",
+    "conv2d_fast",
+    "conv2d_fast_backward",
+    "conv2d_naive",
+    "conv2d_naive_backward",
+    "maxpool2d_fast",
+    "maxpool2d_fast_backward",
+    "maxpool2d_naive",
+    "maxpool2d_naive_backward",
+]
