@@ -90,7 +90,7 @@ def main(argv=None):
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    X_tr, y_tr, X_te, y_te = load_digits(seed=args.seed)
+    X_tr, y_tr, X_te, y_te = load_digits(rng=args.seed)
     if args.quick:
         X_tr, y_tr, X_te, y_te = X_tr[:300], y_tr[:300], X_te[:100], y_te[:100]
 
@@ -124,7 +124,7 @@ def main(argv=None):
         t0 = time.perf_counter()
         net = make_net(name, args.seed)
         fit(net, train_canvas, y_tr, epochs=epochs, batch_size=64, optimizer=Adam(2e-3),
-            transform=anywhere, seed=args.seed, progress=False)
+            transform=anywhere, rng=args.seed, progress=False)
         pa, pb = net.predict(test_a), net.predict(test_b)
         results[name] = {"accuracy": float(np.mean(np.r_[pa == y_pairs, pb == y_pairs])),
                          "consistency": float(np.mean(pa == pb)),

@@ -92,7 +92,7 @@ def main(argv=None):
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     S = args.canvas
-    X_tr, y_tr, X_te, y_te = mc.load_digits(seed=args.seed)
+    X_tr, y_tr, X_te, y_te = mc.load_digits(rng=args.seed)
     X, y = place_in_region(X_tr, y_tr, S, (0, CORNER), (0, CORNER), copies=args.copies,
                            rng=args.seed)                                   # (M, 1, S, S)
     grid = grid_offsets(S, IMAGE, args.stride)
@@ -108,7 +108,7 @@ def main(argv=None):
         model = flatten_net(S, rng)
         transform = RandomShift(s, keep_inside=True) if s > 0 else None
         mc.fit(model, X, y, epochs=args.epochs, batch_size=args.batch_size,
-               optimizer=mc.SGD(args.lr, momentum=0.9), transform=transform, seed=args.seed,
+               optimizer=mc.SGD(args.lr, momentum=0.9), transform=transform, rng=args.seed,
                progress=False)
         acc = accuracy_map(model, X_te, y_te, S, grid)
         results[s] = summarize_map(acc, grid, ((0, CORNER), (0, CORNER)), far)

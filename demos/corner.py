@@ -94,7 +94,7 @@ def train_model(key, X, y, epochs, aug_epochs, lr=None, batch_size=32, seed=0):
     S = X.shape[-1]
     model = build_model(key, S, np.random.default_rng(seed))
     mc.fit(model, X, y, epochs=aug_epochs if augment else epochs, batch_size=batch_size,
-           optimizer=mc.SGD(lr or model_lr, momentum=0.9), seed=seed, progress=False,
+           optimizer=mc.SGD(lr or model_lr, momentum=0.9), rng=seed, progress=False,
            transform=RandomShift(S, keep_inside=True) if augment else None)
     return model
 
@@ -123,7 +123,7 @@ def load_data(name, seed, data_dir=None, downsample=2, train_size=None, test_siz
     random subset of train_size / test_size images drawn with `seed`.
     """
     if name == "digits":
-        data = mc.load_digits(seed=seed)
+        data = mc.load_digits(rng=seed)
     elif name in ("mnist", "fashion"):
         if download:
             mc.download_mnist(data_dir, kind=name)

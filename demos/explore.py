@@ -264,7 +264,7 @@ def main(argv=None):
         os.makedirs(os.path.dirname(os.path.abspath(save)), exist_ok=True)
     corner.limit_blas_threads(args.threads)
 
-    X_tr, y_tr, X_te, y_te = load_digits(seed=args.seed)
+    X_tr, y_tr, X_te, y_te = load_digits(rng=args.seed)
     if args.quick:
         X_tr, y_tr, X_te, y_te = X_tr[:200], y_tr[:200], X_te[:100], y_te[:100]
     start = time.perf_counter()

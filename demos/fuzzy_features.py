@@ -83,7 +83,7 @@ def main(argv=None):
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
 
-    X_tr, y_tr, X_te, y_te = load_digits(seed=args.seed)    # (N, 1, 8, 8) float32
+    X_tr, y_tr, X_te, y_te = load_digits(rng=args.seed)    # (N, 1, 8, 8) float32
     X_tr, y_tr = X_tr[:n_train], y_tr[:n_train]
     centre = (canvas - 8) // 2
     if max_shift > centre:
@@ -97,7 +97,7 @@ def main(argv=None):
     for head in ("flatten", "pooling"):
         nets[head] = make_net(head, args.channels, canvas, args.seed)
         history = fit(nets[head], X_train, y_tr, epochs=epochs, batch_size=32,
-                      optimizer=Adam(lr), seed=args.seed, progress=False)
+                      optimizer=Adam(lr), rng=args.seed, progress=False)
         train_acc[head] = history["acc"][-1]
 
     # Test: centred digits vs the same digits shifted k px right and k px left (both pooled).

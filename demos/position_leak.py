@@ -77,7 +77,7 @@ def main(argv=None):
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    X_tr, _, X_te, _ = load_digits(seed=args.seed)           # digit labels are not used
+    X_tr, _, X_te, _ = load_digits(rng=args.seed)           # digit labels are not used
     if args.quick:
         X_tr, X_te = X_tr[:250], X_te[:100]
     Xtr, ytr = two_positions(X_tr, C, m)
@@ -89,7 +89,7 @@ def main(argv=None):
     results, nets = {}, {}
     for mode in MODES:
         net = make_net(mode, args.seed)
-        fit(net, Xtr, ytr, epochs=epochs, batch_size=64, optimizer=Adam(3e-3), seed=args.seed,
+        fit(net, Xtr, ytr, epochs=epochs, batch_size=64, optimizer=Adam(3e-3), rng=args.seed,
             progress=False)
         logits = net.logits(Xte)                             # (2n, 2)
         pred = logits.argmax(axis=1)

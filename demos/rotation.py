@@ -87,7 +87,7 @@ def main(argv=None):
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    X_tr, y_tr, X_te, y_te = load_digits(seed=args.seed)
+    X_tr, y_tr, X_te, y_te = load_digits(rng=args.seed)
     if args.quick:
         X_tr, y_tr, X_te, y_te = X_tr[:500], y_tr[:500], X_te[:200], y_te[:200]
 
@@ -96,7 +96,7 @@ def main(argv=None):
         t0 = time.perf_counter()
         net = make(args.seed)
         fit(net, X_tr, y_tr, epochs=epochs, batch_size=64, optimizer=Adam(args.lr),
-            transform=transform, seed=args.seed, progress=False)
+            transform=transform, rng=args.seed, progress=False)
         logits = [net.logits(np.ascontiguousarray(rotate(X_te, k))) for k in range(4)]
         preds = np.stack([lg.argmax(axis=1) for lg in logits])           # (4, N)
         results[name] = {

@@ -100,14 +100,14 @@ def train_step(model, xb, yb, optimizer, where="train_step", on_applied=None):
 
 
 def fit(model, X, y, epochs=10, batch_size=64, optimizer=None, transform=None,
-        validation_data=None, shuffle=True, seed=0, progress=True, checkpoint=None,
+        validation_data=None, shuffle=True, rng=0, progress=True, checkpoint=None,
         resume=None):
     """Train `model` on (X, y) with minibatches; returns the history as a dict of lists.
 
     X: (N, C, H, W) floats; y: (N,) int labels; optimizer: default SGD(0.05, momentum=0.9);
     transform: a function (x_batch, rng) -> x_batch applied to every fresh batch (augmentation
     plugs in here, so each epoch sees new random copies); validation_data: (X_val, y_val);
-    seed: int or Generator driving the shuffling and the transform; progress: tqdm bar per epoch.
+    rng: int seed or Generator driving the shuffling and the transform; progress: tqdm bar per epoch.
     checkpoint: path written after every epoch and on Ctrl-C; resume: path of a checkpoint to
     continue from (same data, batch_size, shuffle and optimiser class); `epochs` is the total.
     History keys: "loss", "acc" (per epoch, on the training batches) and, with validation data,
@@ -121,7 +121,7 @@ def fit(model, X, y, epochs=10, batch_size=64, optimizer=None, transform=None,
     if validation_data is not None:
         X_val, y_val = check_dataset(model, *validation_data, "fit(validation_data)")
     optimizer = optimizer if optimizer is not None else SGD(0.05, momentum=0.9)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(rng)
     N, num_batches = len(X), -(-len(X) // batch_size)
     history = {"loss": [], "acc": []} | ({"val_loss": [], "val_acc": []}
                                          if validation_data is not None else {})

@@ -14,7 +14,7 @@ explore = load_demo("explore")
 @pytest.fixture(scope="module")
 def digits():
     from minicnn import load_digits
-    return load_digits(seed=0)
+    return load_digits(rng=0)
 
 
 def small_training(digits, cache, **kw):

@@ -272,7 +272,7 @@ def test_same_seed_gives_bit_identical_runs():
     runs = []
     for seed in (6, 6, 7):
         model = make_model()
-        history = mc.fit(model, X, y, epochs=2, batch_size=8, seed=seed, transform=noisy,
+        history = mc.fit(model, X, y, epochs=2, batch_size=8, rng=seed, transform=noisy,
                          optimizer=mc.Adam(1e-2), progress=False)
         runs.append((weights(model), history))
     assert same_weights(runs[0][0], runs[1][0]) and runs[0][1] == runs[1][1]

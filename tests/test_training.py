@@ -37,7 +37,7 @@ def test_small_cnn_learns_the_digits():
     X_tr, y_tr, X_te, y_te = load_digits()
     assert X_tr.dtype == np.float32 and X_tr.shape[1:] == (1, 8, 8)
     model = digits_cnn()
-    history = fit(model, X_tr, y_tr, epochs=12, batch_size=32, optimizer=Adam(0.003), seed=0,
+    history = fit(model, X_tr, y_tr, epochs=12, batch_size=32, optimizer=Adam(0.003), rng=0,
                   progress=False)
     assert history["loss"][-1] < history["loss"][0] / 5
     assert accuracy(model, X_te, y_te) >= 0.97

@@ -5,11 +5,11 @@ import numpy as np
 from ..layers.base import ShapeError
 
 
-def load_digits(test_fraction=0.25, seed=0, dtype=np.float32):
+def load_digits(test_fraction=0.25, rng=0, dtype=np.float32):
     """The 1,797 8x8 digits of scikit-learn, scaled to [0, 1], split reproducibly.
 
     The split is stratified (each class in the same proportion in both parts) and depends only
-    on `seed`. Returns X_train (N, 1, 8, 8), y_train (N,), X_test, y_test; labels 0..9.
+    on the int seed `rng`. Returns X_train (N, 1, 8, 8), y_train (N,), X_test, y_test; labels 0..9.
     """
     if not 0 < test_fraction < 1:
         raise ValueError(f"load_digits: test_fraction must be in (0, 1), got {test_fraction!r}")
@@ -19,7 +19,7 @@ def load_digits(test_fraction=0.25, seed=0, dtype=np.float32):
     digits = sk_load_digits()
     X = (digits.images / 16.0).astype(dtype)[:, None]            # (1797, 1, 8, 8)
     y = digits.target.astype(np.int64)
-    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=test_fraction, random_state=seed,
+    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=test_fraction, random_state=rng,
                                               stratify=y)
     return X_tr, y_tr, X_te, y_te
 

@@ -17,13 +17,60 @@ class ShapeError(ValueError):
     """An array had the wrong number of dimensions, channels or size for a layer."""
 
 
+# --- argument rules, one set for the whole library --------------------------------------
+# A wrong type is a TypeError, a wrong value a ValueError; every message names `where` (the
+# layer or function), the argument, what was expected and what came.
+def _is_int(value):
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def check_int(value, name, where, minimum=None):
+    """Return `value` as an int; an int is meant, so a pair, float or bool is a TypeError."""
+    if not _is_int(value):
+        raise TypeError(f"{where}: {name} must be an int, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{where}: {name} must be an int >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_number(value, name, where, low=None, high=None, low_open=False, high_open=False):
+    """Return `value` as a float in [low, high] (an end is excluded where `*_open`)."""
+    if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, bool):
+        raise TypeError(f"{where}: {name} must be a number, got {value!r}")
+    value = float(value)
+    too_low = low is not None and (value <= low if low_open else value < low)
+    too_high = high is not None and (value >= high if high_open else value > high)
+    if too_low or too_high or np.isnan(value):
+        lo = "any" if low is None else f"{'(' if low_open else '['}{low}"
+        hi = "any" if high is None else f"{high}{')' if high_open else ']'}"
+        raise ValueError(f"{where}: {name} must be in {lo}, {hi}, got {value!r}")
+    return value
+
+
+def check_choice(value, name, where, choices):
+    """Return `value` if it is one of `choices` (strings); TypeError/ValueError otherwise."""
+    if not isinstance(value, str):
+        raise TypeError(f"{where}: {name} must be one of {list(choices)}, got {value!r}")
+    if value not in choices:
+        raise ValueError(f"{where}: {name} must be one of {list(choices)}, got {value!r}")
+    return value
+
+
+def as_rng(rng):
+    """The one name for randomness, `rng`: an int seed, a numpy Generator, or None (fresh)."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or _is_int(rng):
+        return np.random.default_rng(rng)
+    raise TypeError(f"rng must be an int seed, a numpy Generator or None, got {rng!r}")
+
+
 def as_pair(name, value, layer="", minimum=1):
     """Turn an int or a 2-tuple into a (height, width) pair of ints >= minimum."""
     where = f"{layer}: " if layer else ""
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+    if _is_int(value):
         pair = (int(value), int(value))
-    elif (isinstance(value, (tuple, list)) and len(value) == 2
-          and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value)):
+    elif isinstance(value, (tuple, list)) and len(value) == 2 and all(map(_is_int, value)):
         pair = (int(value[0]), int(value[1]))
     else:
         raise TypeError(f"{where}{name} must be an int or a pair of ints, got {value!r}")
