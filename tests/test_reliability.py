@@ -85,7 +85,7 @@ def snapshots_per_batch(fit_kwargs, X, y, **model_kw):
 @pytest.mark.parametrize("bad, layer_index", [(BadGrad, 2), (BadOutput, "loss")])
 def test_nonfinite_stops_at_the_batch_and_keeps_last_good_weights(bad, layer_index):
     X, y = make_data()
-    kw = {"epochs": 2, "batch_size": 8, "seed": 1}
+    kw = {"epochs": 2, "batch_size": 8, "rng": 1}
     shots, _ = snapshots_per_batch(kw, X, y)
     model = make_model(extra=[bad(at=7)])                      # call 7 = epoch 2, batch 2
     with pytest.raises(mc.NonFiniteError, match=r"epoch 2/2, batch 2/5") as info:
@@ -122,7 +122,7 @@ def test_a_diverging_run_stops_with_finite_weights():
 # --- Ctrl-C ----------------------------------------------------------------------------------
 def test_ctrl_c_returns_history_and_consistent_weights(capsys):
     X, y = make_data()
-    kw = {"epochs": 3, "batch_size": 8, "seed": 2}
+    kw = {"epochs": 3, "batch_size": 8, "rng": 2}
     shots, _ = snapshots_per_batch(kw, X, y)
     calls = []
 
@@ -167,7 +167,7 @@ class InterruptedSGD(mc.SGD):
 @pytest.mark.parametrize("phase, steps_done", [("compute", 4), ("apply", 5)])
 def test_a_step_is_all_or_nothing_under_sigint(phase, steps_done):
     X, y = make_data()
-    kw = {"epochs": 2, "batch_size": 8, "seed": 3}
+    kw = {"epochs": 2, "batch_size": 8, "rng": 3}
     shots, _ = snapshots_per_batch(kw, X, y)
     model = make_model()
     history = mc.fit(model, X, y, transform=noisy, optimizer=InterruptedSGD(5, phase),
@@ -183,7 +183,7 @@ def test_a_step_is_all_or_nothing_under_sigint(phase, steps_done):
 def test_interrupt_and_resume_is_bit_identical(tmp_path, make_opt, stop_at):
     X, y = make_data()
     val = make_data(12, seed=9)
-    kw = {"epochs": 3, "batch_size": 8, "seed": 4, "validation_data": val, "progress": False}
+    kw = {"epochs": 3, "batch_size": 8, "rng": 4, "validation_data": val, "progress": False}
     reference = make_model()
     ref_history = mc.fit(reference, X, y, optimizer=make_opt(), transform=noisy, **kw)
 
@@ -206,7 +206,7 @@ def test_interrupt_and_resume_is_bit_identical(tmp_path, make_opt, stop_at):
 
 def test_resume_after_complete_epochs_extends_the_run(tmp_path):
     X, y = make_data()
-    kw = {"batch_size": 8, "seed": 5, "transform": noisy, "progress": False}
+    kw = {"batch_size": 8, "rng": 5, "transform": noisy, "progress": False}
     reference = make_model()
     ref_history = mc.fit(reference, X, y, epochs=4, optimizer=mc.Adam(1e-2), **kw)
     model, path = make_model(), tmp_path / "ck.npz"
