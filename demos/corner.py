@@ -15,6 +15,10 @@ head gives every feature-map position its own weights and learns only the positi
 (a fails away from the corner); augmentation shows it every position (d); global pooling throws
 position away (b, c), exactly so once circular padding removes the border (e).
 
+The networks are the rows of the model table, MODELS in minicnn/measure/corner.py: edit the trunk
+or a row there (or add one) and rerun. The protocol (train in the corner, test on the grid) is
+corner.run, which takes any model of yours too.
+
 The default data are scikit-learn's 8x8 digits (installed, nothing downloaded). MNIST or
 Fashion-MNIST files you have (the four standard IDX files, raw or .gz) work too; their 28x28
 images are averaged down 2x to 14x14 by default (--downsample 1 keeps 28x28, four times the
@@ -27,76 +31,108 @@ Run:  python demos/corner.py [--seed 0] [--out figures] [--quick] [--epochs N] [
 
 import argparse
 import pathlib
-import sys
 import time
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))   # run from anywhere
 import matplotlib.pyplot as plt
 import numpy as np
 
-import minicnn as mc
-from minicnn.data.augment import RandomShift
-from minicnn.measure.positions import (
-    accuracy_map,
-    grid_offsets,
-    linear_weight_map,
-    place_in_region,
-    summarize_map,
-)
+from minicnn.measure import corner
+from minicnn.measure.positions import linear_weight_map
+
+INTERPRETATION = """
+a: the flatten head has separate weights for every feature-map position; the corner digits only
+   trained the weights of the top-left positions, so elsewhere it is near chance.
+d: the same network, shown every position by fresh random shifts, reads them all.
+b, c: global pooling discards where a feature fired, but the trunk is not exactly equivariant:
+   near the canvas border the zero padding changes the features (the network can tell where it
+   is), and 2x2 pooling only commutes with shifts by multiples of 4; so they fall in between.
+e: circular padding removes the border. This grid moves the digit by multiples of 4 (the
+   trunk's total stride), shifts under which the circular trunk is exactly equivariant, so the
+   global maximum is exactly invariant there; 1-3 pixel shifts are not on this grid."""
 
 
-# ---- the architecture: one trunk, five heads -------------------------------------------------
-def trunk(padding_mode, rng):
-    """(N, 1, S, S) -> (N, 64, S/4, S/4); the same layers for every model."""
-    return [mc.Conv2D(1, 16, 3, padding=1, padding_mode=padding_mode, rng=rng), mc.ReLU(),
-            mc.MaxPool2D(2),
-            mc.Conv2D(16, 32, 3, padding=1, padding_mode=padding_mode, rng=rng), mc.ReLU(),
-            mc.MaxPool2D(2),
-            mc.Conv2D(32, 64, 3, padding=1, padding_mode=padding_mode, rng=rng), mc.ReLU()]
+def main(argv=None):
+    args = parse_args(argv)
+    limit_blas_threads(args.threads)
+    plt.switch_backend("Agg")             # figures go to files, never to a window
+    t_start = time.time()
+    data = corner.load_data(args.dataset, args.data_dir, downsample=args.downsample,
+                            train_size=args.train_size, test_size=args.test_size,
+                            download=args.download, rng=args.seed)
+    try:
+        setup = corner.prepare(data, quick=args.quick, canvas=args.canvas, copies=args.copies,
+                               stride=args.stride, rng=args.seed)
+    except ValueError as e:
+        raise SystemExit(f"corner.py: error: {e}") from None
+    S, image, grid = setup.canvas, setup.image, setup.grid
+    print(f"{args.dataset}: {len(setup.X)} training images ({image}x{image} digits) on a {S}x{S} "
+          f"canvas, positions 0..{corner.CORNER}; {len(setup.X_test)} test digits at each of "
+          f"{len(grid)}x{len(grid)} grid positions {grid.tolist()}")
+
+    # ---- train every model in the corner, test it on the grid ----------------------------------
+    runs = {}
+    for key in args.models.split(","):
+        model = corner.MODELS[key]
+        epochs = args.aug_epochs if model.augment else args.epochs        # None: the model's own
+        runs[key] = corner.run(model, setup, quick=args.quick, epochs=epochs, lr=args.lr,
+                               batch_size=args.batch_size, rng=args.seed)
+        print(f"  trained {key} ({model.description}) in {runs[key].seconds:.1f} s", flush=True)
+    print("\n" + corner.table({f"{k} {corner.MODELS[k].description}": r.summary
+                               for k, r in runs.items()}, setup))
+    print(INTERPRETATION)
+
+    maps = {key: r.map for key, r in runs.items()}
+    weight_map = None
+    if "a" in runs:       # a's Linear reads Flatten of the trunk's (C, h, w) feature maps
+        net = runs["a"].model
+        weight_map = linear_weight_map(net[-1].params["W"],
+                                       corner.feature_shape(net.layers[:-2], S))       # (h, w)
+    out = pathlib.Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    suffix = "" if args.dataset == "digits" else f"_{args.dataset}"
+    figures = [out / f"corner_maps{suffix}.png"]
+    plot_maps(runs, weight_map, f"{args.dataset}: {image}x{image} images, {S}x{S} "
+              "canvas", figures[0])
+    print("\nfigures:", *figures, sep="\n  ")
+    seconds = time.time() - t_start
+    print(f"run time: {seconds:.1f} s")
+    results = {key: dict(r.summary, seconds=r.seconds) for key, r in runs.items()}
+    return {"results": results, "maps": maps, "grid": grid, "image": image, "canvas": S,
+            "weight_map": weight_map, "figures": figures, "seconds": seconds}
 
 
-def flatten_head(f, rng):
-    return [mc.Flatten(), mc.Linear(64 * f * f, 10, rng=rng)]      # f = feature-map side S/4
-
-
-def gap_head(f, rng):
-    return [mc.GlobalAvgPool2D(), mc.Linear(64, 10, rng=rng)]
-
-
-def gmp_head(f, rng):
-    return [mc.GlobalMaxPool2D(), mc.Linear(64, 10, rng=rng)]
-
-
-# key: (description, padding mode, head, shift augmentation?, SGD learning rate).
-# b's average over the 8x8 map divides every gradient reaching the trunk by 64: it gets a larger
-# step. d has to learn every position, so it also trains for more epochs (--aug-epochs).
-MODELS = {
-    "a": ("flatten + linear", "zeros", flatten_head, False, 0.03),
-    "b": ("global avg pool", "zeros", gap_head, False, 0.1),
-    "c": ("global max pool", "zeros", gmp_head, False, 0.03),
-    "d": ("flatten + shift aug", "zeros", flatten_head, True, 0.05),
-    "e": ("global max, circular", "circular", gmp_head, False, 0.03),
-}
-CORNER = 4           # training positions: rows and cols 0..CORNER
-
-
-def build_model(key, canvas, rng):
-    """Model `key` of MODELS, untrained, for a canvas of side `canvas` (a multiple of 4)."""
-    _, padding_mode, head, _, _ = MODELS[key]
-    return mc.Sequential(trunk(padding_mode, rng) + head(canvas // 4, rng))
-
-
-def train_model(key, X, y, epochs, aug_epochs, lr=None, batch_size=32, seed=0):
-    """Build model `key` and train it on canvases X (N, 1, S, S) the corner experiment's way:
-    SGD with momentum 0.9 at the model's own rate (or `lr`); d sees a fresh random shift of
-    every canvas in every batch, anywhere the digit fits, for `aug_epochs` epochs."""
-    _, _, _, augment, model_lr = MODELS[key]
-    S = X.shape[-1]
-    model = build_model(key, S, np.random.default_rng(seed))
-    mc.fit(model, X, y, epochs=aug_epochs if augment else epochs, batch_size=batch_size,
-           optimizer=mc.SGD(lr or model_lr, momentum=0.9), rng=seed, progress=False,
-           transform=RandomShift(S, keep_inside=True) if augment else None)
-    return model
+def plot_maps(runs, weight_map, what, path):
+    """The accuracy maps on one colour scale, and model a's weight map if there is one."""
+    keys = list(runs)
+    grid = runs[keys[0]].setup.grid
+    stride = grid[1] - grid[0] if len(grid) > 1 else 1
+    fig, axes = plt.subplots(1, len(keys) + (weight_map is not None),
+                             figsize=(2.6 * (len(keys) + 1) + 0.6, 3.2), squeeze=False)
+    axes = axes[0]
+    # one cell per grid position, edges halfway between positions (the last step may be shorter)
+    edges = np.concatenate([[grid[0] - stride / 2], (grid[:-1] + grid[1:]) / 2,
+                            [grid[-1] + stride / 2]])
+    for ax, key in zip(axes, keys):
+        im = ax.pcolormesh(edges, edges, 100 * runs[key].map, vmin=0, vmax=100, cmap="viridis")
+        ax.set_aspect("equal")
+        ax.invert_yaxis()                                        # row 0 at the top, as imshow
+        ax.add_patch(plt.Rectangle((-0.5, -0.5), corner.CORNER + 1, corner.CORNER + 1,
+                                   fill=False, edgecolor="red", linewidth=1.5))
+        ax.set_title(f"{key}: {runs[key].description}\nmin {100 * runs[key].summary['min']:.0f}%",
+                     fontsize=9)
+        ax.set_xlabel("digit column")
+    axes[0].set_ylabel("digit row")
+    fig.colorbar(im, ax=list(axes[:len(keys)]), shrink=0.8, label="test accuracy (%)")
+    if weight_map is not None:
+        ax = axes[-1]
+        wm = ax.imshow(weight_map, cmap="magma")
+        ax.set_title("a: |W| of Linear at each\nfeature-map position", fontsize=9)
+        ax.set_xlabel("feature column")
+        fig.colorbar(wm, ax=ax, shrink=0.8)
+    fig.suptitle(f"Trained with digits only in the red corner; accuracy with every test digit "
+                 f"placed at each position ({what})", fontsize=10)
+    fig.savefig(path, dpi=90, bbox_inches="tight")
+    plt.close(fig)
 
 
 def limit_blas_threads(n):
@@ -107,48 +143,6 @@ def limit_blas_threads(n):
     except ImportError:
         return
     threadpool_limits(n)
-
-
-def default_canvas(image, quick=False):
-    """2 * image + 16 (2 * image + 8 with --quick), rounded up to a multiple of 4: 32 for 8x8."""
-    return -(-(2 * image + (8 if quick else 16)) // 4) * 4
-
-
-def load_data(name, seed, data_dir=None, downsample=2, train_size=None, test_size=None,
-              download=False):
-    """Square images (N, 1, s, s) in [0, 1] and labels 0..9: X_train, y_train, X_test, y_test.
-
-    "digits": scikit-learn's 8x8 digits. "mnist", "fashion": the IDX files in `data_dir`
-    (downloaded there first if `download`), averaged over downsample x downsample blocks, and a
-    random subset of train_size / test_size images drawn with `seed`.
-    """
-    if name == "digits":
-        data = mc.load_digits(rng=seed)
-    elif name in ("mnist", "fashion"):
-        if download:
-            mc.download_mnist(data_dir, kind=name)
-        data = mc.load_mnist(data_dir, kind=name)
-    else:
-        raise ValueError(f"unknown dataset {name!r}; expected digits, mnist or fashion")
-    X_tr, y_tr, X_te, y_te = data
-    if X_tr.shape[-1] != X_tr.shape[-2] or X_tr.shape[-2:] != X_te.shape[-2:]:
-        raise ValueError(f"{name}: expected square images of one size, got train "
-                         f"{X_tr.shape[-2:]} and test {X_te.shape[-2:]}")
-    if name == "digits":
-        return data
-    side = X_tr.shape[-1]
-    if downsample < 1 or side % downsample:
-        raise ValueError(f"--downsample must be >= 1 and divide the image side {side}, "
-                         f"got {downsample}")
-    rng = np.random.default_rng(seed)
-    out = []
-    for X, y, n in ((X_tr, y_tr, train_size), (X_te, y_te, test_size)):
-        keep = rng.permutation(len(X))[:n]                       # n=None keeps them all
-        X = X[keep]
-        s = side // downsample
-        X = X.reshape(len(X), 1, s, downsample, s, downsample).mean(axis=(3, 5))
-        out += [X.astype(np.float32), y[keep]]
-    return tuple(out)
 
 
 def parse_args(argv):
@@ -172,129 +166,31 @@ def parse_args(argv):
     p.add_argument("--models", default="a,b,c,d,e", help="comma-separated subset of a,b,c,d,e")
     p.add_argument("--canvas", type=int, default=None, help="canvas side, a multiple of 4 and at "
                    "least twice the image side (default 2 * image side + 16, rounded up)")
-    p.add_argument("--epochs", type=int, default=None, help="epochs for a, b, c, e")
-    p.add_argument("--aug-epochs", type=int, default=None, help="epochs for d (augmented)")
-    p.add_argument("--copies", type=int, default=None, help="copies of each training digit")
-    p.add_argument("--stride", type=int, default=None, help="grid step of the accuracy map")
+    p.add_argument("--epochs", type=int, default=None, help="epochs for the models without "
+                   "augmentation (default: each model's own, 6; 3 with --quick)")
+    p.add_argument("--aug-epochs", type=int, default=None, help="epochs for the augmented "
+                   "model d (default 12; 6 with --quick)")
+    p.add_argument("--copies", type=int, default=None, help="copies of each training digit "
+                   "(default 3; 1 with --quick)")
+    p.add_argument("--stride", type=int, default=None, help="grid step of the accuracy map "
+                   "(default 4; 8 with --quick)")
     p.add_argument("--lr", type=float, default=None, help="SGD learning rate for every model "
                    "(default: the per-model rate in MODELS; momentum 0.9)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--threads", type=int, default=1, help="BLAS threads (the many small matrix "
                    "products here run fastest on 1; 2 spin-wait on a busy machine)")
     args = p.parse_args(argv)
-    # default / quick settings; an explicit flag wins over both. The canvas default depends on
-    # the image size, so main() sets it once the data are loaded.
-    defaults = {"epochs": 6, "aug_epochs": 12, "copies": 3, "stride": 4, "train_size": 1500,
-                "test_size": 500}
-    quick = {"epochs": 3, "aug_epochs": 6, "copies": 1, "stride": 8, "train_size": 300,
-             "test_size": 100}
-    for k, v in (quick if args.quick else defaults).items():
+    # IDX subset sizes; an explicit flag wins over --quick. Epochs, copies, stride and canvas
+    # left unset are the library's defaults (the model table's epochs, halved with --quick).
+    for k, full, quick in (("train_size", 1500, 300), ("test_size", 500, 100)):
         if getattr(args, k) is None:
-            setattr(args, k, v)
-    bad = set(args.models.split(",")) - set(MODELS)
+            setattr(args, k, quick if args.quick else full)
+    bad = set(args.models.split(",")) - set(corner.MODELS)
     if bad:
-        p.error(f"--models must name some of {','.join(MODELS)}, got {args.models}")
+        p.error(f"--models must name some of {','.join(corner.MODELS)}, got {args.models}")
     if args.dataset == "digits" and (args.data_dir or args.download):
         p.error("--data-dir and --download are for --dataset mnist or fashion")
     return args
-
-
-def main(argv=None):
-    args = parse_args(argv)
-    limit_blas_threads(args.threads)
-    plt.switch_backend("Agg")             # figures go to files, never to a window
-    t_start = time.time()
-    X_tr, y_tr, X_te, y_te = load_data(args.dataset, args.seed, args.data_dir, args.downsample,
-                                       args.train_size, args.test_size, args.download)
-    image = X_tr.shape[-1]                                         # 8 for the sklearn digits
-    S = args.canvas or default_canvas(image, args.quick)
-    f = S // 4
-    if S % 4 or S < 2 * image:
-        raise SystemExit(f"corner.py: error: --canvas must be a multiple of 4 and >= "
-                         f"{2 * image} (twice the image side), got {S}")
-    out = pathlib.Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-
-    # ---- data: every training digit in the top-left corner ------------------------------------
-    X, y = place_in_region(X_tr, y_tr, S, (0, CORNER), (0, CORNER), copies=args.copies,
-                           rng=args.seed)                                   # (M, 1, S, S)
-    grid = grid_offsets(S, image, args.stride)
-    trained_region = ((0, CORNER), (0, CORNER))
-    far_region = ((S // 2, S - image), (S // 2, S - image))    # digit wholly in the bottom-right
-    print(f"{args.dataset}: {len(X)} training images ({image}x{image} digits) on a {S}x{S} "
-          f"canvas, positions 0..{CORNER}; {len(X_te)} test digits at each of "
-          f"{len(grid)}x{len(grid)} grid positions {grid.tolist()}")
-
-    # ---- train every model and measure its accuracy map --------------------------------------
-    results, maps, weight_map = {}, {}, None
-    for key in args.models.split(","):
-        t0 = time.time()
-        model = train_model(key, X, y, args.epochs, args.aug_epochs, args.lr, args.batch_size,
-                            args.seed)
-        maps[key] = accuracy_map(model, X_te, y_te, S, grid)
-        results[key] = summarize_map(maps[key], grid, trained_region, far_region)
-        results[key]["seconds"] = time.time() - t0
-        if key == "a":
-            weight_map = linear_weight_map(model[-1].params["W"], (64, f, f))     # (f, f)
-        print(f"  trained {key} ({MODELS[key][0]}) in {results[key]['seconds']:.1f} s",
-              flush=True)
-
-    # ---- results table -------------------------------------------------------------------------
-    print(f"\naccuracy (%) on the test digits; trained region = positions 0..{CORNER}, far "
-          f"quadrant = positions {S // 2}..{S - image} (chance = 10%)")
-    print(f"{'model':<26}{'trained':>8}{'far':>8}{'mean':>8}{'min':>8}{'max-min':>9}")
-    for key, r in results.items():
-        print(f"{key + ' ' + MODELS[key][0]:<26}{100 * r['trained']:8.1f}{100 * r['far']:8.1f}"
-              f"{100 * r['mean']:8.1f}{100 * r['min']:8.1f}{100 * r['spread']:9.1f}")
-    print("""
-a: the flatten head has separate weights for every feature-map position; the corner digits only
-   trained the weights of the top-left positions, so elsewhere it is near chance.
-d: the same network, shown every position by fresh random shifts, reads them all.
-b, c: global pooling discards where a feature fired, but the trunk is not exactly equivariant:
-   near the canvas border the zero padding changes the features (the network can tell where it
-   is), and 2x2 pooling only commutes with shifts by multiples of 4; so they fall in between.
-e: circular padding removes the border. This grid moves the digit by multiples of 4 (the
-   trunk's total stride), shifts under which the circular trunk is exactly equivariant, so the
-   global maximum is exactly invariant there; 1-3 pixel shifts are not on this grid.""")
-
-    # ---- figure: the accuracy maps on one colour scale, and model a's weight map --------------
-    suffix = "" if args.dataset == "digits" else f"_{args.dataset}"
-    figures = [out / f"corner_maps{suffix}.png"]
-    keys = list(maps)
-    fig, axes = plt.subplots(1, len(keys) + (weight_map is not None),
-                             figsize=(2.6 * (len(keys) + 1) + 0.6, 3.2), squeeze=False)
-    axes = axes[0]
-    # one cell per grid position, edges halfway between positions (the last step may be shorter)
-    edges = np.concatenate([[grid[0] - args.stride / 2], (grid[:-1] + grid[1:]) / 2,
-                            [grid[-1] + args.stride / 2]])
-    for ax, key in zip(axes, keys):
-        im = ax.pcolormesh(edges, edges, 100 * maps[key], vmin=0, vmax=100, cmap="viridis")
-        ax.set_aspect("equal")
-        ax.invert_yaxis()                                        # row 0 at the top, as imshow
-        ax.add_patch(plt.Rectangle((-0.5, -0.5), CORNER + 1, CORNER + 1, fill=False,
-                                   edgecolor="red", linewidth=1.5))
-        ax.set_title(f"{key}: {MODELS[key][0]}\nmin {100 * results[key]['min']:.0f}%",
-                     fontsize=9)
-        ax.set_xlabel("digit column")
-    axes[0].set_ylabel("digit row")
-    fig.colorbar(im, ax=list(axes[:len(keys)]), shrink=0.8, label="test accuracy (%)")
-    if weight_map is not None:
-        ax = axes[-1]
-        wm = ax.imshow(weight_map, cmap="magma")
-        ax.set_title("a: |W| of Linear at each\nfeature-map position", fontsize=9)
-        ax.set_xlabel("feature column")
-        fig.colorbar(wm, ax=ax, shrink=0.8)
-    fig.suptitle(f"Trained with digits only in the red corner; accuracy with every test digit "
-                 f"placed at each position ({args.dataset}: {image}x{image} images, {S}x{S} "
-                 f"canvas)", fontsize=10)
-    fig.savefig(figures[0], dpi=90, bbox_inches="tight")
-    plt.close(fig)
-
-    print("\nfigures:", *figures, sep="\n  ")
-    seconds = time.time() - t_start
-    print(f"run time: {seconds:.1f} s")
-    return {"results": results, "maps": maps, "grid": grid, "image": image, "canvas": S,
-            "weight_map": weight_map, "figures": figures, "seconds": seconds}
 
 
 if __name__ == "__main__":

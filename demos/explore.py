@@ -1,8 +1,8 @@
 """Slide a digit across the canvas and watch the feature maps and the classifier heads live.
 
-The models are the corner experiment's (demos/corner.py), trained the same way: the 8x8 digits
-only in the top-left corner of a 32x32 canvas (offsets 0..4, the dashed box), 3 copies of each
-training digit, SGD with momentum, 6 epochs. By default three of them, one trunk each:
+The models are the corner experiment's (minicnn.measure.corner.MODELS), trained the same way:
+the 8x8 digits only in the top-left corner of a 32x32 canvas (offsets 0..4, the dashed box),
+3 copies of each training digit, SGD with momentum, 6 epochs. By default three of them, one trunk each:
 
     a  trunk + Flatten + Linear(4096, 10)      one weight per (channel, position)
     c  trunk + GlobalMaxPool2D + Linear(64, 10), zero padding
@@ -25,8 +25,6 @@ Run: python demos/explore.py                         (a window with sliders)
 
 import argparse
 import os
-import pathlib
-import sys
 import time
 
 import matplotlib
@@ -36,10 +34,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import Rectangle
 from matplotlib.widgets import Slider
-
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))   # run from anywhere
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))       # demos/corner.py
-import corner  # the corner experiment's models and their training
 
 from minicnn import (
     Flatten,
@@ -53,28 +47,23 @@ from minicnn import (
     save_weights,
     softmax,
 )
-from minicnn.measure.positions import place_in_region
+from minicnn.measure import corner
 
 CANVAS = 32            # canvas side; 3 convs and 2 pools leave 64 maps of 8x8 = 4096 features
 CHANNELS_SHOWN = 4     # feature maps shown per conv layer
-TRAIN_CALLS = 0        # how many times train_models ran (the tests check the cache with it)
 HEAD_LAYERS = (Flatten, GlobalAvgPool2D, GlobalMaxPool2D)      # where a model's head begins
 
 
 def make_models(seed, keys=("a", "c", "e")):
     """{key: the corner experiment's model `key`, untrained} for a CANVAS x CANVAS canvas."""
-    return {key: corner.build_model(key, CANVAS, np.random.default_rng(seed)) for key in keys}
+    return {key: corner.MODELS[key].build(CANVAS, seed) for key in keys}
 
 
 def train_models(keys, X, y, seed=0, quick=False):
     """{key: model} trained as the corner experiment does: every digit at offsets 0..CORNER, 3
-    copies, 6 epochs (12 for the augmented d). quick: 1 copy, 1 epoch (2 for d)."""
-    global TRAIN_CALLS
-    TRAIN_CALLS += 1
-    corner_ = (0, corner.CORNER)
-    Xc, yc = place_in_region(X, y, CANVAS, corner_, corner_, copies=1 if quick else 3, rng=seed)
-    return {key: corner.train_model(key, Xc, yc, epochs=1 if quick else 6,
-                                    aug_epochs=2 if quick else 12, seed=seed) for key in keys}
+    copies, 6 epochs (12 for the augmented d). quick: 1 copy, half the epochs."""
+    Xc, yc = corner.place_in_corner(X, y, CANVAS, copies=1 if quick else 3, rng=seed)
+    return {key: corner.train(key, Xc, yc, quick=quick, rng=seed) for key in keys}
 
 
 def default_cache_dir():
@@ -225,7 +214,7 @@ def update(controls):
             bar.set_color("tab:green" if k == label else
                           "tab:red" if k == pred else "tab:gray")
         verdict = "right" if pred == label else "WRONG"
-        ax.set_title(f"{key}) {corner.MODELS[key][0]}: predicts {pred} "
+        ax.set_title(f"{key}) {corner.MODELS[key].description}: predicts {pred} "
                      f"(p={probs[pred]:.2f}), {verdict}",
                      fontsize=10, color="black" if pred == label else "tab:red")
         out[key] = probs
@@ -262,7 +251,8 @@ def main(argv=None):
     if save:
         plt.switch_backend("Agg")                                 # headless: no window
         os.makedirs(os.path.dirname(os.path.abspath(save)), exist_ok=True)
-    corner.limit_blas_threads(args.threads)
+    from threadpoolctl import threadpool_limits  # comes with scikit-learn
+    threadpool_limits(args.threads)
 
     X_tr, y_tr, X_te, y_te = load_digits(rng=args.seed)
     if args.quick:
@@ -278,7 +268,8 @@ def main(argv=None):
                  for key, m in models.items()} for pos in positions}
     print(f"\ntest accuracy ({len(y_te)} digits) by position of the digit's top-left corner; "
           f"trained at 0..{corner.CORNER}")
-    print(f"{'position':>10}" + "".join(f"{k + ') ' + corner.MODELS[k][0]:>26}" for k in keys))
+    print(f"{'position':>10}" + "".join(f"{k + ') ' + corner.MODELS[k].description:>26}"
+                                        for k in keys))
     for pos, a in acc.items():
         print(f"{pos!s:>10}" + "".join(f"{a[k]:>26.3f}" for k in keys))
 

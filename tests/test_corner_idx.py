@@ -9,8 +9,7 @@ import pytest
 from conftest import load_demo
 
 from minicnn import load_mnist
-
-corner = load_demo("corner")
+from minicnn.measure import corner
 
 
 @pytest.fixture(scope="module")
@@ -31,19 +30,20 @@ def test_idx_digits_writes_mnist_shaped_files(mnist_dir):
 
 
 def test_load_data_downsamples_and_subsets(mnist_dir):
-    X_tr, y_tr, X_te, y_te = corner.load_data("mnist", 0, mnist_dir, downsample=2,
-                                              train_size=50, test_size=20)
+    X_tr, y_tr, X_te, y_te = corner.load_data("mnist", mnist_dir, downsample=2, train_size=50,
+                                              test_size=20, rng=0)
     assert X_tr.shape == (50, 1, 14, 14) and X_te.shape == (20, 1, 14, 14) and len(y_te) == 20
     assert X_tr.dtype == np.float32 and 0 <= X_tr.min() and X_tr.max() <= 1
-    full = corner.load_data("mnist", 0, mnist_dir, downsample=1, train_size=50, test_size=20)
+    full = corner.load_data("mnist", mnist_dir, downsample=1, train_size=50, test_size=20,
+                            rng=0)
     assert full[0].shape == (50, 1, 28, 28)
     np.testing.assert_array_equal(full[1], y_tr)                 # same subset for the same seed
     blocks = full[0].reshape(50, 1, 14, 2, 14, 2).mean(axis=(3, 5))
     np.testing.assert_allclose(X_tr, blocks, atol=1e-6)           # 2x2 block means
-    other = corner.load_data("mnist", 1, mnist_dir, train_size=50, test_size=20)
+    other = corner.load_data("mnist", mnist_dir, train_size=50, test_size=20, rng=1)
     assert not np.array_equal(other[0], X_tr)                     # another seed, another subset
-    with pytest.raises(ValueError, match="--downsample must .* divide the image side 28"):
-        corner.load_data("mnist", 0, mnist_dir, downsample=3)
+    with pytest.raises(ValueError, match="downsample must .* divide the image side 28"):
+        corner.load_data("mnist", mnist_dir, downsample=3)
 
 
 def test_corner_runs_on_idx_files(mnist_dir, run_demo):
@@ -61,8 +61,8 @@ def test_corner_runs_on_idx_files(mnist_dir, run_demo):
 
 def test_download_flag_fetches_before_loading(mnist_dir, monkeypatch):
     calls = []
-    monkeypatch.setattr(corner.mc, "download_mnist", lambda d, kind: calls.append((d, kind)))
-    X_tr = corner.load_data("fashion", 0, mnist_dir, train_size=5, test_size=5, download=True)[0]
+    monkeypatch.setattr(corner, "download_mnist", lambda d, kind: calls.append((d, kind)))
+    X_tr = corner.load_data("fashion", mnist_dir, train_size=5, test_size=5, download=True)[0]
     assert calls == [(mnist_dir, "fashion")] and X_tr.shape == (5, 1, 14, 14)
 
 
@@ -72,5 +72,5 @@ def test_missing_files_and_bad_flags_say_what_to_do(tmp_path, run_demo, capsys):
     with pytest.raises(SystemExit):
         run_demo("corner", "--quick", "--data-dir", str(tmp_path))   # digits need no files
     assert "--data-dir and --download are for --dataset mnist or fashion" in capsys.readouterr().err
-    with pytest.raises(SystemExit, match="--canvas must be a multiple of 4 and >= 16"):
+    with pytest.raises(SystemExit, match="canvas must be a multiple of 4 and >= 16"):
         run_demo("corner", "--quick", "--canvas", "12")

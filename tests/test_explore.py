@@ -7,6 +7,7 @@ import pytest
 from conftest import load_demo
 
 from minicnn import place_on_canvas
+from minicnn.measure import corner
 
 explore = load_demo("explore")
 
@@ -22,34 +23,41 @@ def small_training(digits, cache, **kw):
     return explore.load_or_train(X_tr[:32], y_tr[:32], seed=0, cache_dir=cache, quick=True, **kw)
 
 
-def test_weights_cached_after_first_training(digits, tmp_path):
-    calls = explore.TRAIN_CALLS
+@pytest.fixture
+def count_training(monkeypatch):
+    """How many times explore.train_models ran (the cache tests count with it)."""
+    calls, train_models = [], explore.train_models
+    monkeypatch.setattr(explore, "train_models", lambda *a: calls.append(1) or train_models(*a))
+    return calls
+
+
+def test_weights_cached_after_first_training(digits, tmp_path, count_training):
     models, trained = small_training(digits, tmp_path)
-    assert trained and explore.TRAIN_CALLS == calls + 1
+    assert trained and len(count_training) == 1
     assert len(list(tmp_path.glob("explorer-seed0-quick-*.npz"))) == 3     # a, c, e
     fresh = explore.make_models(0)
     assert not np.array_equal(models["a"].layers[0].params["W"],
                               fresh["a"].layers[0].params["W"])              # training moved it
     again, trained = small_training(digits, tmp_path)
-    assert not trained and explore.TRAIN_CALLS == calls + 1                  # loaded, not trained
+    assert not trained and len(count_training) == 1                          # loaded, not trained
     for name in models:
         for (k, p, _), (_, q, _) in zip(models[name].param_items(), again[name].param_items()):
             np.testing.assert_array_equal(p, q, err_msg=f"{name} {k}")
     _, trained = small_training(digits, tmp_path, retrain=True)
-    assert trained and explore.TRAIN_CALLS == calls + 2
+    assert trained and len(count_training) == 2
     (tmp_path / "explorer-seed0-quick-c.npz").write_bytes(b"not an npz")   # broken cache
     _, trained = small_training(digits, tmp_path)
-    assert trained and explore.TRAIN_CALLS == calls + 3
+    assert trained and len(count_training) == 3
 
 
 def test_explorer_trains_the_corner_experiments_models(digits, tmp_path):
-    """The explorer's models are the corner demo's, trained by its recipe on corner digits."""
-    corner = load_demo("corner")
+    """The explorer's models are the corner experiment's, trained by its recipe on corner digits."""
+    from minicnn.measure.positions import place_in_region
     X_tr, y_tr, _, _ = digits
     models, _ = small_training(digits, tmp_path, keys=("a", "e"))
-    X, y = corner.place_in_region(X_tr[:32], y_tr[:32], 32, (0, 4), (0, 4), copies=1, rng=0)
+    X, y = place_in_region(X_tr[:32], y_tr[:32], 32, (0, 4), (0, 4), copies=1, rng=0)
     for key in ("a", "e"):
-        ref = corner.train_model(key, X, y, epochs=1, aug_epochs=2, seed=0)
+        ref = corner.train(corner.MODELS[key], X, y, epochs=3, rng=0)         # quick: half of 6
         assert [type(m).__name__ for m in models[key]] == [type(m).__name__ for m in ref]
         for (k, p, _), (_, q, _) in zip(models[key].param_items(), ref.param_items()):
             np.testing.assert_array_equal(p, q, err_msg=f"{key} {k}")
@@ -119,13 +127,12 @@ def test_frames_differ_between_positions(explorer):
     assert buf.getvalue()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_main_saves_a_frame_from_cached_weights(digits, tmp_path):
+def test_main_saves_a_frame_from_cached_weights(digits, tmp_path, count_training):
     small_training(digits, tmp_path / "cache")
-    calls = explore.TRAIN_CALLS
     out = tmp_path / "frame.png"
     result = explore.main(["--quick", "--cache", str(tmp_path / "cache"), "--save", str(out),
                            "--row", "22", "--col", "22", "--digit", "5"])
-    assert result["trained"] is False and explore.TRAIN_CALLS == calls
+    assert result["trained"] is False and len(count_training) == 1
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size < 300_000
     assert len(result["accuracy"]) == 5                                     # positions
     for accs in result["accuracy"].values():
