@@ -10,10 +10,12 @@ from .checkpoint import load_weights, save_weights
 from .data import augment, download_mnist, load_digits, load_idx, load_mnist, place_on_canvas
 from .extensions import (
     BlurPool2D,
+    CircularMaxPool2D,
     MaxBlurPool2D,
     P4GroupConv2D,
     P4LiftConv2D,
     P4RotationPool,
+    PolyphaseDownsample2D,
 )
 from .gradcheck import check_layer, check_model, numerical_gradient, rel_error
 from .layers import (
@@ -48,7 +50,7 @@ __all__ = [  # noqa: RUF022 (grouped by topic, not sorted)
     # layers and model
     "Layer", "Conv2D", "MaxPool2D", "AvgPool2D", "GlobalAvgPool2D", "GlobalMaxPool2D",
     "Flatten", "Linear", "ReLU", "Sequential", "BlurPool2D", "MaxBlurPool2D", "P4LiftConv2D",
-    "P4GroupConv2D", "P4RotationPool",
+    "P4GroupConv2D", "P4RotationPool", "PolyphaseDownsample2D", "CircularMaxPool2D",
     # the naive and fast functions behind Conv2D and MaxPool2D
     "conv2d_naive", "conv2d_naive_backward", "conv2d_fast", "conv2d_fast_backward",
     "maxpool2d_naive", "maxpool2d_naive_backward", "maxpool2d_fast", "maxpool2d_fast_backward",
