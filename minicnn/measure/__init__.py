@@ -1,10 +1,12 @@
 """Measuring tools: what a layer or network does with a shifted input (`equivariance`), digits
-placed at chosen positions on a canvas and scored as accuracy maps (`positions`), and the corner
-experiment as a protocol any model can be run through (`corner`)."""
+placed at chosen positions on a canvas and scored as accuracy maps (`positions`), the corner
+experiment as a protocol any model can be run through (`corner`), and whether a prediction
+survives a move (`consistency`: Zhang's consistency, one-pixel fragility)."""
 
-from . import corner, equivariance, positions
+from . import consistency, corner, equivariance, positions
 
 __all__ = [
+    "consistency",
     "corner",
     "equivariance",
     "positions",

@@ -24,6 +24,7 @@ import numpy as np
 from ..data.augment import RandomShift
 from ..data.digits import load_digits
 from ..data.idx import download_mnist, load_mnist
+from ..extensions.polyphase import CircularMaxPool2D, PolyphaseDownsample2D
 from ..layers import Conv2D, Flatten, GlobalAvgPool2D, GlobalMaxPool2D, Linear, MaxPool2D, ReLU
 from ..layers.base import as_rng, check_choice, check_int
 from ..model import Sequential
@@ -45,6 +46,20 @@ def trunk(padding_mode="zeros", rng=None):
             Conv2D(16, 32, 3, padding=1, padding_mode=padding_mode, rng=rng), ReLU(),
             MaxPool2D(2),
             Conv2D(32, 64, 3, padding=1, padding_mode=padding_mode, rng=rng), ReLU()]
+
+
+def polyphase_trunk(padding_mode="circular", rng=None):
+    """`trunk` with every MaxPool2D(2) made shift-friendly: CircularMaxPool2D(2) (stride 1,
+    windows wrap around) + PolyphaseDownsample2D(2) (keeps the pixel phase of largest norm).
+
+    With circular padding, ANY circular shift of the input (not only multiples of 4) circularly
+    shifts the output, so a global pool after it is exactly invariant.
+    """
+    layers = []
+    for layer in trunk(padding_mode, rng):                # the same weights as trunk's
+        aps = [CircularMaxPool2D(2), PolyphaseDownsample2D(2)]
+        layers += aps if isinstance(layer, MaxPool2D) else [layer]
+    return layers
 
 
 def feature_shape(layers, canvas):
@@ -102,6 +117,8 @@ MODELS = {
     "d": CornerModel("flatten + shift aug", padding_mode="zeros", head=flatten_head,
                      augment=True, lr=0.05, epochs=12),
     "e": CornerModel("global max, circular", padding_mode="circular", head=global_max_head),
+    "f": CornerModel("global max, circ. + APS", padding_mode="circular", head=global_max_head,
+                     trunk=polyphase_trunk),
 }
 
 
@@ -245,7 +262,7 @@ class Result:
 def run(model, setup=None, *, quick=False, epochs=None, lr=None, batch_size=32, rng=0):
     """Train `model` with the digits in the corner, test it on the grid; returns a Result.
 
-    model: a key of MODELS ("a".."e"), a CornerModel, or a builder build(canvas, rng) ->
+    model: a key of MODELS ("a".."f"), a CornerModel, or a builder build(canvas, rng) ->
     Sequential for inputs (N, 1, canvas, canvas), trained like model a (lr 0.03, 6 epochs).
     setup: from prepare() (default prepare(quick=quick, rng=rng): the 8x8 digits).
     """
