@@ -194,7 +194,7 @@ X_test, y_test = SETUP.X_test, SETUP.y_test                  # (200, 1, 8, 8), (
 
 
 def small_trunk(padding_mode="zeros", rng=None):
-    """corner.trunk with a quarter of its channels: (N, 1, S, S) -> (N, 32, S/4, S/4)."""
+    """corner.trunk with half its channels: (N, 1, S, S) -> (N, 32, S/4, S/4)."""
     return [mc.Conv2D(1, 8, 3, padding=1, padding_mode=padding_mode, rng=rng), mc.ReLU(),
             mc.MaxPool2D(2),
             mc.Conv2D(8, 16, 3, padding=1, padding_mode=padding_mode, rng=rng), mc.ReLU(),
