@@ -163,7 +163,8 @@ def parse_args(argv):
                    "training images (default 1500)")
     p.add_argument("--test-size", type=int, default=None, help="random subset of the IDX test "
                    "images (default 500)")
-    p.add_argument("--models", default="a,b,c,d,e", help="comma-separated subset of a,b,c,d,e")
+    p.add_argument("--models", default="a,b,c,d,e", help="comma-separated subset of "
+                   f"{','.join(corner.MODELS)} (the rows of corner.MODELS)")
     p.add_argument("--canvas", type=int, default=None, help="canvas side, a multiple of 4 and at "
                    "least twice the image side (default 2 * image side + 16, rounded up)")
     p.add_argument("--epochs", type=int, default=None, help="epochs for the models without "
