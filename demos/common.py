@@ -1,0 +1,99 @@
+"""Plumbing every demo needs, so that each demo's first screen is its experiment.
+
+    from common import parser, finish, save_figure
+    p = parser(__doc__, defaults={"epochs": 20}, quick={"epochs": 2})
+    p.add_argument("--epochs", type=int, help="training epochs")
+    args = p.parse(argv)            # --seed --out --quick --threads, then the demo's own flags
+    ...
+    save_figure(fig, args, "name.png")
+    finish(args)                    # lists the saved figures and prints the run time
+
+The one rule for flags: a flag given on the command line always wins; a flag left out takes its
+value from `quick` when --quick is given, else from `defaults`. Every flag's help shows both.
+"""
+
+import argparse
+import pathlib
+import time
+
+import matplotlib
+
+matplotlib.use("Agg")  # demos write PNG files, they never open windows
+
+try:  # threadpoolctl comes with scikit-learn
+    from threadpoolctl import threadpool_limits
+except ImportError:  # pragma: no cover
+    threadpool_limits = None
+
+
+class DemoParser(argparse.ArgumentParser):
+    """An ArgumentParser whose parse() fills unset flags from the defaults / quick tables."""
+
+    def __init__(self, description, defaults, quick):
+        self.defaults_table = dict(defaults or {})
+        self.quick_table = dict(quick or {})
+        super().__init__(description=description,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+        self.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+        self.add_argument("--out", default="figures", help="folder for figures (default figures)")
+        self.add_argument("--quick", action="store_true",
+                          help="tiny settings, for tests; flags you give still win")
+        self.add_argument("--threads", type=int, default=1,
+                          help="BLAS threads (default 1: small products gain nothing from more)")
+
+    def add_argument(self, *names, **kwargs):
+        """As argparse's, with 'default X; quick Y' appended to the help of table flags."""
+        dest = kwargs.get("dest") or names[-1].lstrip("-").replace("-", "_")
+        if dest in self.defaults_table or dest in self.quick_table:
+            kwargs.setdefault("default", None)
+            shown = [f"default {self.defaults_table.get(dest)}"]
+            if dest in self.quick_table:
+                shown.append(f"quick {self.quick_table[dest]}")
+            kwargs["help"] = f"{kwargs.get('help', '')} ({'; '.join(shown)})".strip()
+        return super().add_argument(*names, **kwargs)
+
+    def parse(self, argv=None):
+        """Parse argv, fill unset flags (quick table, then defaults), make --out, limit threads."""
+        args = self.parse_args(argv)
+        for table in ([self.quick_table] if args.quick else []) + [self.defaults_table]:
+            for key, value in table.items():
+                if getattr(args, key, None) is None:
+                    setattr(args, key, value)
+        args.out = pathlib.Path(args.out)
+        args.out.mkdir(parents=True, exist_ok=True)
+        args.figures = []
+        args.start = time.perf_counter()
+        limit_threads(args.threads)
+        return args
+
+
+def parser(doc, defaults=None, quick=None):
+    """A DemoParser described by the first line of the demo's docstring."""
+    return DemoParser(doc.strip().splitlines()[0], defaults, quick)
+
+
+def limit_threads(n):
+    """Cap numpy's BLAS threads at n (None: leave as is). Returns the threadpoolctl limiter."""
+    if n is None or threadpool_limits is None:
+        return None
+    return threadpool_limits(n)
+
+
+def save_figure(fig, args, name, **kwargs):
+    """Save fig as args.out/name (dpi 80 unless given), close it, remember the path."""
+    import matplotlib.pyplot as plt
+    kwargs.setdefault("dpi", 80)
+    path = pathlib.Path(args.out) / name
+    fig.savefig(path, **kwargs)
+    plt.close(fig)
+    args.figures.append(path)
+    return path
+
+
+def finish(args):
+    """Print the saved figures and the run time (seconds since parse)."""
+    if args.figures:
+        print("\nfigures: " + ", ".join(str(p) for p in args.figures))
+    seconds = time.perf_counter() - args.start
+    print(f"done in {seconds:.1f} s")
+    return seconds
