@@ -13,6 +13,7 @@ value from `quick` when --quick is given, else from `defaults`. Every flag's hel
 """
 
 import argparse
+import importlib.util
 import pathlib
 import time
 
@@ -79,13 +80,19 @@ def limit_threads(n):
     return threadpool_limits(n)
 
 
-def save_figure(fig, args, name, **kwargs):
-    """Save fig as args.out/name (dpi 80 unless given), close it, remember the path."""
+def save_figure(fig, args, name, palette=False, **kwargs):
+    """Save fig as args.out/name (dpi 80 unless given), close it, remember the path.
+
+    palette=True stores a 256-colour PNG (photos in full colour would pass 200 KB).
+    """
     import matplotlib.pyplot as plt
     kwargs.setdefault("dpi", 80)
     path = pathlib.Path(args.out) / name
     fig.savefig(path, **kwargs)
     plt.close(fig)
+    if palette:
+        from PIL import Image  # ships with matplotlib
+        Image.open(path).convert("RGB").quantize(256).save(path, optimize=True)
     args.figures.append(path)
     return path
 
@@ -93,7 +100,18 @@ def save_figure(fig, args, name, **kwargs):
 def finish(args):
     """Print the saved figures and the run time (seconds since parse)."""
     if args.figures:
-        print("\nfigures: " + ", ".join(str(p) for p in args.figures))
+        print("\nfigures written:")
+        for path in args.figures:
+            print(f"  {path}")
     seconds = time.perf_counter() - args.start
     print(f"done in {seconds:.1f} s")
     return seconds
+
+
+def load_demo(name):
+    """Import demos/<name>.py as a module without running its main() (for tour.py and tests)."""
+    path = pathlib.Path(__file__).resolve().parent / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"demo_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -13,20 +13,14 @@ A global average pool over the circular stack is then INVARIANT (its output does
 Run: python demos/equivariance.py [--shift 10 20] [--size 128] [--out figures]
 """
 
-import argparse
-import pathlib
-import sys
-import time
-
 import matplotlib
+from common import finish, parser, save_figure
 
-matplotlib.use("Agg")
 matplotlib.rcParams["image.interpolation"] = "nearest"   # crisp pixels, small PNGs
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib import cbook
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))   # run from anywhere
 from minicnn import Conv2D, Flatten, GlobalAvgPool2D, Linear, MaxPool2D, ReLU, Sequential
 from minicnn.measure.equivariance import (
     border_free_mask,
@@ -52,14 +46,6 @@ def conv_stack(mode, seed, pool=False):
     return Sequential(layers)
 
 
-def save(fig, path, dpi=80):
-    """Save a figure as a 256-colour PNG (photos in full colour would pass 200 KB)."""
-    from PIL import Image  # ships with matplotlib
-    fig.savefig(path, dpi=dpi)
-    plt.close(fig)
-    Image.open(path).convert("RGB").quantize(256).save(path, optimize=True)
-
-
 def load_photo(size):
     """The portrait matplotlib ships, greyscale, block-averaged to (size, size), standardised."""
     img = plt.imread(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
@@ -70,19 +56,12 @@ def load_photo(size):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default="figures")
-    parser.add_argument("--quick", action="store_true", help="tiny image, for tests")
-    parser.add_argument("--shift", type=int, nargs=2, default=None, metavar=("DY", "DX"),
-                        help="default (10, 20); (3, 5) with --quick")
-    parser.add_argument("--size", type=int, default=128, help="photo side (divides 512)")
-    args = parser.parse_args(argv)
-    size = 32 if args.quick else args.size
-    shift = tuple(args.shift) if args.shift else ((3, 5) if args.quick else (10, 20))
-    out = pathlib.Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
+    p = parser(__doc__, defaults={"shift": (10, 20), "size": 128},
+               quick={"shift": (3, 5), "size": 32})
+    p.add_argument("--shift", type=int, nargs=2, metavar=("DY", "DX"), help="the shift")
+    p.add_argument("--size", type=int, help="photo side (divides 512)")
+    args = p.parse(argv)
+    size, shift = args.size, tuple(args.shift)
 
     x = load_photo(size)
     sobel = Conv2D(1, 2, 3, padding=1, padding_mode="circular")
@@ -150,7 +129,6 @@ def main(argv=None):
         print(f"{name:52s} {err:.2e}")
 
     # ---- figures --------------------------------------------------------------------------
-    figures = []
     sx = shift_circular(x, shift)
     panels = [("Sobel d/dx (circular)", lambda v: sobel.forward(v)[:, 1:2]),
               ("conv stack ch 0 (circular)", lambda v: circ.forward(v)[:, 0:1])]
@@ -175,8 +153,7 @@ def main(argv=None):
         ax.set_yticks([])
     fig.suptitle("Convolution is equivariant: shift the input, the feature map shifts with it")
     fig.tight_layout()
-    figures.append(out / "equivariance.png")
-    save(fig, figures[-1])
+    save_figure(fig, args, "equivariance.png", palette=True)
 
     fig, axes = plt.subplots(1, 3, figsize=(12, 4.9))
     szx = shift_zero(x, shift)
@@ -197,8 +174,7 @@ def main(argv=None):
         ax.set_yticks([])
     fig.suptitle("Zero padding: equivariance fails only where a kernel sees the border")
     fig.tight_layout(rect=(0, 0, 1, 0.95))
-    figures.append(out / "equivariance_border.png")
-    save(fig, figures[-1])
+    save_figure(fig, args, "equivariance_border.png", palette=True)
 
     fig, ax = plt.subplots(figsize=(8, 4.2))
     width = 0.8 / len(stride_rows)
@@ -215,17 +191,13 @@ def main(argv=None):
                  "(S' = the shift divided by the stride; '0' = zero up to rounding)", fontsize=10)
     ax.legend(fontsize=8, ncol=2, loc="upper center")
     fig.tight_layout()
-    figures.append(out / "equivariance_stride.png")
-    save(fig, figures[-1])
+    save_figure(fig, args, "equivariance_stride.png", palette=True)
 
-    print("\nfigures written:")
-    for path in figures:
-        print(f"  {path}")
-    print(f"done in {time.perf_counter() - start:.1f} s")
+    finish(args)
     return {"shift": shift, "size": size, "radius": radius, "main": main_rows,
             "error_pixels_outside_band": error_pixels_outside_band,
             "error_map": emap, "border_free_mask": safe, "shifts": shifts,
-            "stride": stride_rows, "invariance": invariance_rows, "figures": figures}
+            "stride": stride_rows, "invariance": invariance_rows, "figures": args.figures}
 
 
 if __name__ == "__main__":

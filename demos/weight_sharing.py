@@ -12,35 +12,22 @@ all the matrix entries that hold a copy of that weight.
 Run: python demos/weight_sharing.py [--size 8] [--out-channels 2] [--padding-mode zeros]
 """
 
-import argparse
-import pathlib
-import sys
-import time
-
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+from common import finish, parser, save_figure
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))   # run from anywhere
 from minicnn import Conv2D, Linear, load_digits
 from minicnn.measure.equivariance import conv_as_dense_matrix, dense_weight_ties, sum_tied_gradients
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default="figures")
-    parser.add_argument("--quick", action="store_true", help="tiny settings, for tests")
-    parser.add_argument("--size", type=int, default=8, help="image side (the digits are 8x8)")
-    parser.add_argument("--out-channels", type=int, default=2)
-    parser.add_argument("--padding-mode", choices=("zeros", "circular"), default="zeros")
-    args = parser.parse_args(argv)
-    size = 6 if args.quick else args.size
-    out = pathlib.Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
+    p = parser(__doc__, defaults={"size": 8, "out_channels": 2, "padding_mode": "zeros"},
+               quick={"size": 6})
+    p.add_argument("--size", type=int, help="image side (the digits are 8x8)")
+    p.add_argument("--out-channels", type=int, help="output channels of the convolution")
+    p.add_argument("--padding-mode", choices=("zeros", "circular"), help="how the conv pads")
+    args = p.parse(argv)
+    size = args.size
     rng = np.random.default_rng(args.seed)
 
     # float64 throughout: this demo compares two computations, so rounding should not blur it.
@@ -85,7 +72,6 @@ def main(argv=None):
           f"each), the other {M.size - nonzero_entries:,} are structurally zero")
 
     # ---- figure ---------------------------------------------------------------------------
-    figures = []
     fig, axes = plt.subplots(1, 4, figsize=(15, 5.2),
                              gridspec_kw={"width_ratios": [0.6, 1, 1, 1]})
     kernels = conv.params["W"][:, 0]                         # (F, 3, 3)
@@ -117,19 +103,13 @@ def main(argv=None):
         ax.set_xticks([])
         ax.set_yticks([])
     fig.tight_layout()
-    figures.append(out / "weight_sharing.png")
-    fig.savefig(figures[-1], dpi=80)
-    plt.close(fig)
-
-    print("\nfigures written:")
-    for path in figures:
-        print(f"  {path}")
-    print(f"done in {time.perf_counter() - start:.1f} s")
+    save_figure(fig, args, "weight_sharing.png")
+    finish(args)
     return {"dense_shape": M.shape, "output_max_abs_diff": output_diff,
             "grad_max_abs_diff": grad_diff, "grad_scale": grad_scale,
             "conv_params": conv_params, "fc_params": fc_params,
             "nonzero_entries": nonzero_entries, "copies_per_weight": copies,
-            "figures": figures}
+            "figures": args.figures}
 
 
 if __name__ == "__main__":

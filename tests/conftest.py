@@ -1,6 +1,5 @@
 """Shared test helpers: import demos (flat scripts, not a package) by name."""
 
-import importlib.util
 import pathlib
 import sys
 
@@ -18,18 +17,13 @@ try:
 except ImportError:  # pragma: no cover - scikit-learn always brings it
     pass
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+# Demos are flat scripts that import their plumbing as `from common import ...`: when run as
+# `python demos/x.py` their folder is on sys.path, so the tests put it there too.
+DEMOS = pathlib.Path(__file__).resolve().parents[1] / "demos"
+if str(DEMOS) not in sys.path:
+    sys.path.insert(0, str(DEMOS))
 
-
-def load_demo(name):
-    """Import demos/<name>.py as a module (its main() is not run)."""
-    path = ROOT / "demos" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"demo_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from common import load_demo  # the one demo loader, shared with demos/tour.py
 
 
 def run_demo_once(tmp_path_factory, name, *args):

@@ -1,0 +1,19 @@
+"""Smoke test: demos/benchmark.py runs in its tiny mode and writes every number it prints."""
+
+import json
+import pathlib
+import subprocess
+import sys
+
+BENCHMARK = pathlib.Path(__file__).resolve().parents[1] / "demos" / "benchmark.py"
+
+
+def test_benchmark_quick_writes_its_json(tmp_path):
+    out = tmp_path / "bench.json"
+    run = subprocess.run([sys.executable, str(BENCHMARK), "--quick", "--repeats", "1",
+                          "--threads", "1", "--json", str(out)],
+                         check=False, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    results = json.loads(out.read_text())
+    assert results["threads"] == 1 and results["repeats"] == 1
+    assert "corner training step" in run.stdout
