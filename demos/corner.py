@@ -29,12 +29,9 @@ Run:  python demos/corner.py [--seed 0] [--out figures] [--quick] [--epochs N] [
       python demos/corner.py --dataset mnist --data-dir DIR [--download]
 """
 
-import argparse
-import pathlib
-import time
-
 import matplotlib.pyplot as plt
 import numpy as np
+from common import finish, parser, save_figure
 
 from minicnn.measure import corner
 from minicnn.measure.positions import linear_weight_map
@@ -53,9 +50,6 @@ e: circular padding removes the border. This grid moves the digit by multiples o
 
 def main(argv=None):
     args = parse_args(argv)
-    limit_blas_threads(args.threads)
-    plt.switch_backend("Agg")             # figures go to files, never to a window
-    t_start = time.time()
     data = corner.load_data(args.dataset, args.data_dir, downsample=args.downsample,
                             train_size=args.train_size, test_size=args.test_size,
                             download=args.download, rng=args.seed)
@@ -87,21 +81,16 @@ def main(argv=None):
         net = runs["a"].model
         weight_map = linear_weight_map(net[-1].params["W"],
                                        corner.feature_shape(net.layers[:-2], S))       # (h, w)
-    out = pathlib.Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    fig = plot_maps(runs, weight_map, f"{args.dataset}: {image}x{image} images, {S}x{S} canvas")
     suffix = "" if args.dataset == "digits" else f"_{args.dataset}"
-    figures = [out / f"corner_maps{suffix}.png"]
-    plot_maps(runs, weight_map, f"{args.dataset}: {image}x{image} images, {S}x{S} "
-              "canvas", figures[0])
-    print("\nfigures:", *figures, sep="\n  ")
-    seconds = time.time() - t_start
-    print(f"run time: {seconds:.1f} s")
+    save_figure(fig, args, f"corner_maps{suffix}.png", dpi=90, bbox_inches="tight")
+    seconds = finish(args)
     results = {key: dict(r.summary, seconds=r.seconds) for key, r in runs.items()}
     return {"results": results, "maps": maps, "grid": grid, "image": image, "canvas": S,
-            "weight_map": weight_map, "figures": figures, "seconds": seconds}
+            "weight_map": weight_map, "figures": args.figures, "seconds": seconds}
 
 
-def plot_maps(runs, weight_map, what, path):
+def plot_maps(runs, weight_map, what):
     """The accuracy maps on one colour scale, and model a's weight map if there is one."""
     keys = list(runs)
     grid = runs[keys[0]].setup.grid
@@ -131,25 +120,14 @@ def plot_maps(runs, weight_map, what, path):
         fig.colorbar(wm, ax=ax, shrink=0.8)
     fig.suptitle(f"Trained with digits only in the red corner; accuracy with every test digit "
                  f"placed at each position ({what})", fontsize=10)
-    fig.savefig(path, dpi=90, bbox_inches="tight")
-    plt.close(fig)
-
-
-def limit_blas_threads(n):
-    """Let numpy's BLAS use n threads (threadpoolctl comes with scikit-learn; without it, a
-    no-op). numpy must already be imported: only loaded libraries are limited."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return
-    threadpool_limits(n)
+    return fig
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default="figures", help="folder for the PNG figures")
-    p.add_argument("--quick", action="store_true", help="tiny settings (for tests)")
+    # IDX subset sizes come from these tables; epochs, copies, stride and canvas left unset are
+    # the library's defaults (each model's epochs, halved with --quick).
+    p = parser(__doc__, defaults={"train_size": 1500, "test_size": 500},
+               quick={"train_size": 300, "test_size": 100})
     p.add_argument("--dataset", choices=["digits", "mnist", "fashion"], default="digits",
                    help="digits: scikit-learn's 8x8 digits (default); mnist, fashion: IDX files "
                    "in --data-dir")
@@ -159,10 +137,8 @@ def parse_args(argv):
                    "--data-dir first (the only network access minicnn makes)")
     p.add_argument("--downsample", type=int, default=2, help="average IDX images over NxN "
                    "blocks (28x28 -> 14x14 by default; 1 keeps them)")
-    p.add_argument("--train-size", type=int, default=None, help="random subset of the IDX "
-                   "training images (default 1500)")
-    p.add_argument("--test-size", type=int, default=None, help="random subset of the IDX test "
-                   "images (default 500)")
+    p.add_argument("--train-size", type=int, help="random subset of the IDX training images")
+    p.add_argument("--test-size", type=int, help="random subset of the IDX test images")
     p.add_argument("--models", default="a,b,c,d,e", help="comma-separated subset of "
                    f"{','.join(corner.MODELS)} (the rows of corner.MODELS)")
     p.add_argument("--canvas", type=int, default=None, help="canvas side, a multiple of 4 and at "
@@ -178,14 +154,7 @@ def parse_args(argv):
     p.add_argument("--lr", type=float, default=None, help="SGD learning rate for every model "
                    "(default: the per-model rate in MODELS; momentum 0.9)")
     p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--threads", type=int, default=1, help="BLAS threads (the many small matrix "
-                   "products here run fastest on 1; 2 spin-wait on a busy machine)")
-    args = p.parse_args(argv)
-    # IDX subset sizes; an explicit flag wins over --quick. Epochs, copies, stride and canvas
-    # left unset are the library's defaults (the model table's epochs, halved with --quick).
-    for k, full, quick in (("train_size", 1500, 300), ("test_size", 500, 100)):
-        if getattr(args, k) is None:
-            setattr(args, k, quick if args.quick else full)
+    args = p.parse(argv)
     bad = set(args.models.split(",")) - set(corner.MODELS)
     if bad:
         p.error(f"--models must name some of {','.join(corner.MODELS)}, got {args.models}")
