@@ -20,18 +20,12 @@
 Run: python demos/antialias.py [--epochs 30] [--pairs 4] [--canvas 16] [--out figures]
 """
 
-import argparse
-import pathlib
-import sys
 import time
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+from common import finish, parser, save_figure
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))   # run from anywhere
 from minicnn import (
     Adam,
     AvgPool2D,
@@ -77,19 +71,14 @@ def shift_error(f, x, s):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default="figures")
-    parser.add_argument("--quick", action="store_true", help="tiny settings, for tests")
-    parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--pairs", type=int, default=4, help="random position pairs per test digit")
-    parser.add_argument("--canvas", type=int, default=16, help="side of the training canvas")
-    parser.add_argument("--max-shift", type=int, default=8, help="largest shift in part 1")
-    args = parser.parse_args(argv)
-    epochs, pairs = (1, 1) if args.quick else (args.epochs, args.pairs)
-    out = pathlib.Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
+    p = parser(__doc__, defaults={"epochs": 30, "pairs": 4, "canvas": 16, "max_shift": 8},
+               quick={"epochs": 1, "pairs": 1})
+    p.add_argument("--epochs", type=int, help="training epochs")
+    p.add_argument("--pairs", type=int, help="random position pairs per test digit")
+    p.add_argument("--canvas", type=int, help="side of the training canvas")
+    p.add_argument("--max-shift", type=int, help="largest shift in part 1")
+    args = p.parse(argv)
+    epochs, pairs = args.epochs, args.pairs
     X_tr, y_tr, X_te, y_te = load_digits(rng=args.seed)
     if args.quick:
         X_tr, y_tr, X_te, y_te = X_tr[:300], y_tr[:300], X_te[:100], y_te[:100]
@@ -147,7 +136,6 @@ def main(argv=None):
               f"{r['train_seconds']:5.1f} s")
 
     # ---- figures ------------------------------------------------------------------------------
-    figures = []
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.4))
     for name, errs in errors.items():
         axes[0].plot(shifts, errs, "o-", label=name)
@@ -170,9 +158,7 @@ def main(argv=None):
                       "random positions of a digit)", fontsize=10)
     axes[1].legend(fontsize=8, loc="lower right")
     fig.tight_layout()
-    figures.append(out / "antialias.png")
-    fig.savefig(figures[-1], dpi=80)
-    plt.close(fig)
+    save_figure(fig, args, "antialias.png")
 
     # One digit's pooled map (channel with the most energy) for shifts 0..3: max pool flickers.
     fig, axes = plt.subplots(2, 4, figsize=(10, 5.4))
@@ -189,16 +175,11 @@ def main(argv=None):
     fig.suptitle("Pooled feature map of one digit as the input moves by 1 pixel at a time:\n"
                  "max pooling changes shape at odd shifts, blur pooling moves half a pixel")
     fig.tight_layout()
-    figures.append(out / "antialias_maps.png")
-    fig.savefig(figures[-1], dpi=80)
-    plt.close(fig)
+    save_figure(fig, args, "antialias_maps.png")
 
-    print("\nfigures written:")
-    for path in figures:
-        print(f"  {path}")
-    print(f"done in {time.perf_counter() - start:.1f} s")
+    finish(args)
     return {"shifts": shifts, "equivariance_error": errors, "trained": results,
-            "epochs": epochs, "pairs": len(reps), "figures": figures}
+            "epochs": epochs, "pairs": len(reps), "figures": args.figures}
 
 
 if __name__ == "__main__":

@@ -15,18 +15,11 @@ than one cell; a large shift moves it to cells whose flatten weights were never 
 Run: python demos/fuzzy_features.py [--epochs 12] [--jitter 1] [--max-shift 8] [--out figures]
 """
 
-import argparse
-import pathlib
-import sys
-import time
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+from common import finish, parser, save_figure
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))   # run from anywhere
 from minicnn import (
     Adam,
     Conv2D,
@@ -63,25 +56,19 @@ PROBES = {"pool 1 (stride 2)": 2, "pool 2 (stride 4)": 5, "conv 3 + ReLU": 7,
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default="figures")
-    parser.add_argument("--quick", action="store_true", help="tiny settings, for tests")
-    parser.add_argument("--epochs", type=int, default=12)
-    parser.add_argument("--jitter", type=int, default=1, help="training offsets: +-jitter px")
-    parser.add_argument("--max-shift", type=int, default=8, help="largest test shift K")
-    parser.add_argument("--canvas", type=int, default=24)
-    parser.add_argument("--channels", type=int, nargs=3, default=(8, 16, 32))
-    parser.add_argument("--lr", type=float, default=None, help="Adam step (3e-3; quick 6e-3)")
-    args = parser.parse_args(argv)
+    p = parser(__doc__, defaults={"epochs": 12, "jitter": 1, "max_shift": 8, "canvas": 24,
+                                  "channels": (8, 16, 32), "lr": 3e-3, "n_train": None},
+               quick={"canvas": 16, "epochs": 6, "max_shift": 4, "n_train": 600, "lr": 6e-3})
+    p.add_argument("--epochs", type=int, help="training epochs")
+    p.add_argument("--jitter", type=int, help="training offsets: +-jitter px")
+    p.add_argument("--max-shift", type=int, help="largest test shift K")
+    p.add_argument("--canvas", type=int, help="canvas side")
+    p.add_argument("--channels", type=int, nargs=3, help="channels of the three convolutions")
+    p.add_argument("--lr", type=float, help="Adam step")
+    p.add_argument("--n-train", type=int, help="training digits (None: all)")
+    args = p.parse(argv)
     canvas, epochs, max_shift = args.canvas, args.epochs, args.max_shift
-    n_train, lr = None, 3e-3
-    if args.quick:
-        canvas, epochs, max_shift, n_train, lr = 16, 6, 4, 600, 6e-3
-    lr = args.lr if args.lr is not None else lr
-    out = pathlib.Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
+    n_train, lr = args.n_train, args.lr
 
     X_tr, y_tr, X_te, y_te = load_digits(rng=args.seed)    # (N, 1, 8, 8) float32
     X_tr, y_tr = X_tr[:n_train], y_tr[:n_train]
@@ -133,7 +120,6 @@ def main(argv=None):
         print()
 
     # ---- figures --------------------------------------------------------------------------
-    figures = []
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.6))
     for ax, head in zip(axes[:2], ("flatten", "pooling")):
         for name, values in results[head]["similarity"].items():
@@ -157,9 +143,7 @@ def main(argv=None):
     fig.suptitle("Fuzzy features: representations change gradually with the shift; the flatten "
                  "head's predictions break beyond the trained offsets, the pooling head's do not")
     fig.tight_layout()
-    figures.append(out / "fuzzy_features.png")
-    fig.savefig(figures[-1], dpi=80)
-    plt.close(fig)
+    save_figure(fig, args, "fuzzy_features.png")
 
     # The deepest maps of one digit at a few shifts: a blob that moves by k/4 cells.
     show = [0, 1, 2, max_shift // 2, max_shift]
@@ -178,16 +162,11 @@ def main(argv=None):
     fig.suptitle("After two 2x2 pools one cell covers 4 pixels: a 1-2 px shift barely moves "
                  "the map")
     fig.tight_layout()
-    figures.append(out / "fuzzy_maps.png")
-    fig.savefig(figures[-1], dpi=80)
-    plt.close(fig)
+    save_figure(fig, args, "fuzzy_maps.png")
 
-    print("figures written:")
-    for path in figures:
-        print(f"  {path}")
-    print(f"done in {time.perf_counter() - start:.1f} s")
+    finish(args)
     return {"shifts": shifts, "jitter": args.jitter, "canvas": canvas, "heads": results,
-            "figures": figures}
+            "figures": args.figures}
 
 
 if __name__ == "__main__":

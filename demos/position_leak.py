@@ -16,18 +16,11 @@ background nonzero, so the network can learn "near the top border" and solve the
 Run: python demos/position_leak.py [--epochs 8] [--canvas 20] [--out figures]
 """
 
-import argparse
-import pathlib
-import sys
-import time
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+from common import finish, parser, save_figure
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))   # run from anywhere
 from minicnn import (
     Adam,
     Conv2D,
@@ -62,21 +55,14 @@ def two_positions(digits, canvas, margin):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default="figures")
-    parser.add_argument("--quick", action="store_true", help="tiny settings, for tests")
-    parser.add_argument("--epochs", type=int, default=8)
-    parser.add_argument("--canvas", type=int, default=20, help="even, >= 16 + 2 * margin")
-    parser.add_argument("--margin", type=int, default=1, help="gap between digit and corner")
-    args = parser.parse_args(argv)
-    C, m = args.canvas, args.margin
+    p = parser(__doc__, defaults={"epochs": 8, "canvas": 20, "margin": 1}, quick={"epochs": 3})
+    p.add_argument("--epochs", type=int, help="training epochs")
+    p.add_argument("--canvas", type=int, help="canvas side: even, >= 16 + 2 * margin")
+    p.add_argument("--margin", type=int, help="gap between digit and corner")
+    args = p.parse(argv)
+    C, m, epochs = args.canvas, args.margin, args.epochs
     if C % 2 or C // 2 + m + 8 > C:
-        parser.error(f"--canvas {C} must be even and leave room for two 8x8 digits at margin {m}")
-    epochs = 3 if args.quick else args.epochs
-    out = pathlib.Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
+        p.error(f"--canvas {C} must be even and leave room for two 8x8 digits at margin {m}")
     X_tr, _, X_te, _ = load_digits(rng=args.seed)           # digit labels are not used
     if args.quick:
         X_tr, X_te = X_tr[:250], X_te[:100]
@@ -117,7 +103,6 @@ def main(argv=None):
               f"{r['constant_image_map_std']:.2e}")
 
     # ---- figures ----------------------------------------------------------------------------
-    figures = []
     fig, axes = plt.subplots(1, 3, figsize=(11, 3.9))
     titles = ["class 0: top-left", "class 1: bottom-right\n(= class 0 rolled by half)"]
     for ax, idx, title in [(axes[0], 0, titles[0]), (axes[1], n, titles[1])]:
@@ -134,9 +119,7 @@ def main(argv=None):
     axes[2].set_title("Same conv net + global max pool:\nzero padding leaks where, circular "
                       "cannot", fontsize=10)
     fig.tight_layout()
-    figures.append(out / "position_leak.png")
-    fig.savefig(figures[-1], dpi=80)
-    plt.close(fig)
+    save_figure(fig, args, "position_leak.png")
 
     fig, axes = plt.subplots(2, 4, figsize=(10, 5.6))
     for row, mode in enumerate(MODES):
@@ -153,15 +136,10 @@ def main(argv=None):
                  "constant maps,\nzero padding makes them vary near the border, i.e. "
                  "encodes position")
     fig.tight_layout()
-    figures.append(out / "position_leak_constant.png")
-    fig.savefig(figures[-1], dpi=80)
-    plt.close(fig)
+    save_figure(fig, args, "position_leak_constant.png")
 
-    print("\nfigures written:")
-    for path in figures:
-        print(f"  {path}")
-    print(f"done in {time.perf_counter() - start:.1f} s")
-    return results | {"test_examples": len(Xte), "figures": figures}
+    finish(args)
+    return results | {"test_examples": len(Xte), "figures": args.figures}
 
 
 if __name__ == "__main__":

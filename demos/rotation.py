@@ -18,18 +18,12 @@ it is shown them (augmentation), and even then the invariance is only approximat
 Run: python demos/rotation.py [--epochs 15] [--out figures]
 """
 
-import argparse
-import pathlib
-import sys
 import time
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+from common import finish, parser, save_figure
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))   # run from anywhere
 from minicnn import (
     Adam,
     Conv2D,
@@ -76,17 +70,11 @@ MODELS = {"plain CNN": (plain_cnn, None), "p4 CNN": (p4_cnn, None),
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default="figures")
-    parser.add_argument("--quick", action="store_true", help="tiny settings, for tests")
-    parser.add_argument("--epochs", type=int, default=15)
-    parser.add_argument("--lr", type=float, default=3e-3)
-    args = parser.parse_args(argv)
-    epochs = 4 if args.quick else args.epochs
-    out = pathlib.Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
+    p = parser(__doc__, defaults={"epochs": 15, "lr": 3e-3}, quick={"epochs": 4})
+    p.add_argument("--epochs", type=int, help="training epochs")
+    p.add_argument("--lr", type=float, help="Adam step")
+    args = p.parse(argv)
+    epochs = args.epochs
     X_tr, y_tr, X_te, y_te = load_digits(rng=args.seed)
     if args.quick:
         X_tr, y_tr, X_te, y_te = X_tr[:500], y_tr[:500], X_te[:200], y_te[:200]
@@ -123,7 +111,6 @@ def main(argv=None):
           "sixes and nines taken for the other one (a 6 turned by 180 degrees is a 9)")
 
     # ---- figures ----------------------------------------------------------------------------
-    figures = []
     fig, ax = plt.subplots(figsize=(8, 4.2))
     width = 0.8 / len(results)
     for k, (name, r) in enumerate(results.items()):
@@ -137,9 +124,7 @@ def main(argv=None):
                  "90-degree rotation", fontsize=10)
     ax.legend(fontsize=8, loc="upper right", ncol=3)
     fig.tight_layout()
-    figures.append(out / "rotation.png")
-    fig.savefig(figures[-1], dpi=80)
-    plt.close(fig)
+    save_figure(fig, args, "rotation.png")
 
     # The lifting layer on a digit and on the digit turned by 90 degrees.
     lift = nets["p4 CNN"].layers[0]
@@ -160,16 +145,11 @@ def main(argv=None):
                  "moves to the next r\n(bottom r = top r-1, rotated; max difference "
                  f"{np.abs(maps[1] - np.roll(rotate(maps[0]), 1, axis=0)).max():.1e})")
     fig.tight_layout()
-    figures.append(out / "rotation_maps.png")
-    fig.savefig(figures[-1], dpi=80)
-    plt.close(fig)
+    save_figure(fig, args, "rotation_maps.png")
 
-    print("\nfigures written:")
-    for path in figures:
-        print(f"  {path}")
-    print(f"done in {time.perf_counter() - start:.1f} s")
+    finish(args)
     return {"models": results, "p4_six_nine_confusions": p4_six_nine_confusions,
-            "test_examples": len(X_te), "figures": figures}
+            "test_examples": len(X_te), "figures": args.figures}
 
 
 if __name__ == "__main__":
