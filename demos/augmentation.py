@@ -9,17 +9,11 @@ shows whether some positions are still unread. A gallery shows what each transfo
 Run:  python demos/augmentation.py [--seed 0] [--out figures] [--quick] [--epochs N]
 """
 
-import argparse
-import pathlib
-import sys
 import time
 
-import matplotlib
-
-matplotlib.use("Agg")
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))   # run from anywhere
 import matplotlib.pyplot as plt
 import numpy as np
+from common import finish, parser, save_figure
 
 import minicnn as mc
 from minicnn.data.augment import Compose, RandomCropPad, RandomFlip, RandomRotation, RandomShift
@@ -40,32 +34,26 @@ CORNER, IMAGE = 4, 8
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default="figures")
-    p.add_argument("--quick", action="store_true", help="tiny settings (for tests)")
-    p.add_argument("--canvas", type=int, default=None)
-    p.add_argument("--epochs", type=int, default=None)
-    p.add_argument("--copies", type=int, default=None)
-    p.add_argument("--stride", type=int, default=None, help="grid step of the accuracy map")
-    p.add_argument("--shifts", default=None, help="comma-separated max shifts; 'all' = canvas")
-    p.add_argument("--lr", type=float, default=0.05)
-    p.add_argument("--batch-size", type=int, default=32)
-    args = p.parse_args(argv)
-    defaults = {"canvas": 32, "epochs": 8, "copies": 3, "stride": 4, "shifts": "0,4,8,all"}
-    quick = {"canvas": 24, "epochs": 6, "copies": 1, "stride": 8, "shifts": "0,all"}
-    for k, v in (quick if args.quick else defaults).items():
-        if getattr(args, k) is None:
-            setattr(args, k, v)
+    p = parser(__doc__, defaults={"canvas": 32, "epochs": 8, "copies": 3, "stride": 4,
+                                  "shifts": "0,4,8,all", "lr": 0.05, "batch_size": 32},
+               quick={"canvas": 24, "epochs": 6, "copies": 1, "stride": 8, "shifts": "0,all"})
+    p.add_argument("--canvas", type=int, help="canvas side (multiple of 4)")
+    p.add_argument("--epochs", type=int, help="training epochs")
+    p.add_argument("--copies", type=int, help="corner positions drawn per training digit")
+    p.add_argument("--stride", type=int, help="grid step of the accuracy map")
+    p.add_argument("--shifts", help="comma-separated max shifts; 'all' = canvas")
+    p.add_argument("--lr", type=float, help="SGD step")
+    p.add_argument("--batch-size", type=int, help="batch size")
+    args = p.parse(argv)
     if args.canvas % 4 or args.canvas < 2 * IMAGE:
         p.error(f"--canvas must be a multiple of 4 and >= {2 * IMAGE}, got {args.canvas}")
     return args
 
 
-def gallery(X, S, seed, path):
+def gallery(X, S, seed):
     """One row per transform, applied to the same few corner digits."""
     rows = [("original", None), ("shift 8, zeros", RandomShift(8)),
-            ("shift 16, wrap", RandomShift(16, fill="wrap")),
+            ("shift 16, circular", RandomShift(16, fill="circular")),
             ("shift anywhere (keep inside)", RandomShift(S, keep_inside=True)),
             ("flip", RandomFlip(1.0)), ("rotate +-30", RandomRotation(30)),
             ("crop-and-pad 6", RandomCropPad(6)),
@@ -82,23 +70,18 @@ def gallery(X, S, seed, path):
     fig.suptitle("Each transform draws its own random parameters for every image\n"
                  "(rotation turns about the canvas centre)", fontsize=9, y=0.995)
     fig.subplots_adjust(top=0.94)
-    fig.savefig(path, dpi=80, bbox_inches="tight")
-    plt.close(fig)
+    return fig
 
 
 def main(argv=None):
     args = parse_args(argv)
-    t_start = time.time()
-    out = pathlib.Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     S = args.canvas
     X_tr, y_tr, X_te, y_te = mc.load_digits(rng=args.seed)
     X, y = place_in_region(X_tr, y_tr, S, (0, CORNER), (0, CORNER), copies=args.copies,
                            rng=args.seed)                                   # (M, 1, S, S)
     grid = grid_offsets(S, IMAGE, args.stride)
     far = ((S // 2, S - IMAGE), (S // 2, S - IMAGE))
-    figures = [out / "augment_gallery.png", out / "augment_range.png"]
-    gallery(X, S, args.seed, figures[0])
+    save_figure(gallery(X, S, args.seed), args, "augment_gallery.png", bbox_inches="tight")
 
     # ---- the same network, trained with ever larger random shifts ----------------------------
     shifts = [S if s == "all" else int(s) for s in args.shifts.split(",")]
@@ -112,7 +95,7 @@ def main(argv=None):
                progress=False)
         acc = accuracy_map(model, X_te, y_te, S, grid)
         results[s] = summarize_map(acc, grid, ((0, CORNER), (0, CORNER)), far)
-        print(f"  trained with max shift {s} in {time.time() - t_start:.0f} s", flush=True)
+        print(f"  trained with max shift {s} in {time.perf_counter() - args.start:.0f} s", flush=True)
 
     print(f"\nflatten head, trained in the corner (positions 0..{CORNER}) with random shifts up "
           f"to s pixels; test accuracy (%) over a {len(grid)}x{len(grid)} grid on {S}x{S}")
@@ -134,13 +117,9 @@ def main(argv=None):
     ax.set_ylim(0, 100)
     ax.legend(fontsize=8)
     ax.set_title("Flatten head: accuracy map summary vs shift range", fontsize=9)
-    fig.savefig(figures[1], dpi=90, bbox_inches="tight")
-    plt.close(fig)
-
-    print("\nfigures:", *figures, sep="\n  ")
-    seconds = time.time() - t_start
-    print(f"run time: {seconds:.1f} s")
-    return {"results": results, "shifts": shifts, "figures": figures, "seconds": seconds}
+    save_figure(fig, args, "augment_range.png", dpi=90, bbox_inches="tight")
+    seconds = finish(args)
+    return {"results": results, "shifts": shifts, "figures": args.figures, "seconds": seconds}
 
 
 if __name__ == "__main__":

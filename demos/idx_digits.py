@@ -11,12 +11,10 @@ raw, since `load_mnist` reads both. These are not MNIST, only its file format an
 
 import argparse
 import pathlib
-import sys
 
 import numpy as np
 from scipy.ndimage import zoom
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))   # run from anywhere
 from minicnn.data.idx import MNIST_FILES, write_idx
 
 N_TRAIN = 1347
