@@ -1,4 +1,4 @@
-"""The three "beyond" demos run in --quick mode and show the effect they claim."""
+"""The antialias, position-leak and rotation demos (--quick) show the effect they claim."""
 
 import numpy as np
 
