@@ -161,9 +161,9 @@ def bench_conv(N, C, H, W, F, K, s, p):
     naive_rounds = []
     for _ in range(1 if args.quick else 3):
         t0 = time.perf_counter()
-        conv2d_naive(xs, w, b, stride, pads)
+        _, cache = conv2d_naive(xs, w, b, stride, pads)
         t1 = time.perf_counter()
-        conv2d_naive_backward(ds, xs, w, stride, pads)
+        conv2d_naive_backward(ds, cache)
         t2 = time.perf_counter()
         naive_rounds.append((t1 - t0, t2 - t0))
     scale = N / NAIVE_BATCH

@@ -8,6 +8,7 @@ in float32 the rounding error of f swamps the difference for any useful h.
 
 import numpy as np
 
+from .layers.base import as_rng, check_number
 from .losses import softmax_cross_entropy
 
 
@@ -43,15 +44,19 @@ def check_layer(layer, x, h=1e-6, rng=None):
     layer: any object with forward/backward/params/grads (cast it to float64 first);
     x: float64 input. Returns {"x": rel error of dx, "<key>": rel error of grads[key], ...}.
     """
-    rng = np.random.default_rng(rng)
+    check_number(h, "h", "check_layer", low=0, low_open=True)
     x = np.array(x, dtype=np.float64)
-    g = rng.standard_normal(layer.forward(x).shape)
+    g = as_rng(rng).standard_normal(layer.forward(x).shape)
 
     def loss():
         return float(np.sum(layer.forward(x) * g))
 
     layer.forward(x)
     dx = layer.backward(g)
+    missing = [k for k in layer.params if k not in layer.grads]
+    if missing:
+        raise RuntimeError(f"check_layer: {layer!r}.backward did not fill grads{missing} "
+                           "(backward must set self.grads[k] for every self.params[k])")
     analytic = {"x": dx} | {k: layer.grads[k].copy() for k in layer.params}
     numeric = {"x": numerical_gradient(loss, x, h)}
     numeric |= {k: numerical_gradient(loss, p, h) for k, p in layer.params.items()}
@@ -63,6 +68,7 @@ def check_model(model, x, y, h=1e-6):
 
     Returns {"x": rel error of dL/dx, "0.W": ..., ...} for every parameter.
     """
+    check_number(h, "h", "check_model", low=0, low_open=True)
     x = np.array(x, dtype=np.float64)
 
     def loss():

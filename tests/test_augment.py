@@ -19,10 +19,10 @@ def batch(n=5, c=2, h=9, w=11, seed=0):
     return np.random.default_rng(seed).random((n, c, h, w)).astype(np.float32)
 
 
-def test_wrap_shift_by_fixed_amount_equals_np_roll():
+def test_circular_shift_by_fixed_amount_equals_np_roll():
     x = batch()
     for dy, dx in [(0, 0), (2, -3), (-4, 5), (9, 11), (13, -20)]:
-        out = shift_batch(x, np.full(5, dy), np.full(5, dx), fill="wrap")
+        out = shift_batch(x, np.full(5, dy), np.full(5, dx), fill="circular")
         np.testing.assert_array_equal(out, np.roll(x, (dy, dx), axis=(2, 3)))
 
 
@@ -36,7 +36,7 @@ def test_zero_shift_moves_content_and_fills_zeros():
 def test_each_image_gets_its_own_shift():
     x = np.zeros((200, 1, 12, 12), np.float32)
     x[:, 0, 5, 5] = 1
-    out = RandomShift(3, fill="wrap")(x, np.random.default_rng(0))
+    out = RandomShift(3, fill="circular")(x, np.random.default_rng(0))
     where = [tuple(np.argwhere(o[0])[0]) for o in out]
     assert len(set(where)) > 20                     # up to 49 different shifts, not one for all
     assert all(2 <= r <= 8 and 2 <= c <= 8 for r, c in where)
@@ -76,7 +76,7 @@ def test_rotation_zero_angle_is_identity_and_180_turns_over():
     assert not np.allclose(out, x)
 
 
-@pytest.mark.parametrize("t", [RandomShift(3), RandomShift(3, fill="wrap"),
+@pytest.mark.parametrize("t", [RandomShift(3), RandomShift(3, fill="circular"),
                                RandomShift(20, keep_inside=True), RandomFlip(),
                                RandomRotation(20), RandomCropPad(3),
                                Compose([RandomShift(2), RandomFlip(), RandomRotation(10)])])
@@ -103,12 +103,14 @@ def test_clear_errors():
     with pytest.raises(ValueError, match="fill"):
         RandomShift(2, fill="reflect")
     with pytest.raises(ValueError, match="keep_inside"):
-        RandomShift(2, fill="wrap", keep_inside=True)
+        RandomShift(2, fill="circular", keep_inside=True)
     with pytest.raises(ValueError, match="probability"):
         RandomFlip(1.5)
     with pytest.raises(ValueError, match="max_degrees"):
         RandomRotation(-5)
     with pytest.raises(ValueError, match="pad"):
+        RandomCropPad(-1)
+    with pytest.raises(TypeError, match="pad must be an int"):
         RandomCropPad(1.5)
     with pytest.raises(TypeError, match="callable"):
         Compose([RandomFlip(), 3])

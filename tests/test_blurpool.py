@@ -25,7 +25,7 @@ configs = st.fixed_dictionaries({
 })
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, derandomize=True)
 @given(cfg=configs)
 def test_blurpool_gradient_naive_fast_and_size(cfg):
     x = np.random.default_rng(cfg["seed"]).standard_normal((cfg["n"], cfg["c"], cfg["h"],
@@ -39,7 +39,7 @@ def test_blurpool_gradient_naive_fast_and_size(cfg):
     assert errors["x"] <= 1e-6, errors
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=50, deadline=None, derandomize=True)
 @given(cfg=configs)
 def test_maxblurpool_gradient(cfg):
     cfg["h"], cfg["w"] = cfg["h"] + cfg["k"] // 2, cfg["w"] + cfg["k"] // 2   # reflect fits

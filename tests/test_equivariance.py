@@ -25,7 +25,6 @@ from minicnn import (
 EXAMPLES = settings(max_examples=100, deadline=None, derandomize=True)
 EXACT = 1e-12    # "equal": only rounding differences allowed
 BIG = 0.1        # "not equal": a relative change of more than 10%
-MIN_CHANGE = {}  # test name -> smallest "big" change observed (printed by the report script)
 
 
 def roll(x, shift):
@@ -39,7 +38,6 @@ def change(a, b):
 
 
 def assert_big_change(name, value):
-    MIN_CHANGE[name] = min(MIN_CHANGE.get(name, np.inf), value)
     assert value > BIG, f"{name}: relative change only {value:.3g}"
 
 

@@ -39,10 +39,19 @@ CASES = [
     ("bad padding_mode", "Conv2D(1, 4, 3, padding_mode='reflect')", ValueError,
      r"Conv2D.*padding_mode.*'reflect'"),
     ("bad impl", "Conv2D(1, 4, 3, impl='gpu')", ValueError, r"Conv2D.*impl.*'gpu'"),
-    ("zero channels", "Conv2D(0, 4, 3)", ValueError, r"Conv2D.*in_channels must be >= 1"),
+    ("a pair where an int is meant (was silently read as 3)", "Conv2D((3, 5), 4, 3)",
+     TypeError, r"Conv2D: in_channels must be an int, got \(3, 5\)"),
+    ("a pair where an int is meant (was silently read as 7)", "Linear((7, 9), 2)",
+     TypeError, r"Linear: in_features must be an int, got \(7, 9\)"),
+    ("kernel_size a float", "Conv2D(1, 4, 2.5)", TypeError,
+     r"Conv2D: kernel_size must be an int or a pair of ints, got 2.5"),
+    ("unknown padding word (p4)", "P4LiftConv2D(1, 4, 3, padding='full')", ValueError,
+     r"P4LiftConv2D: padding must be one of \['same', 'valid'\], got 'full'"),
+    ("zero channels", "Conv2D(0, 4, 3)", ValueError, r"Conv2D.*in_channels must be an int >= 1"),
     ("pool stride < 1", "MaxPool2D(2, stride=0)", ValueError, r"MaxPool2D.*stride must be >= 1"),
     ("bad pool impl", "MaxPool2D(2, impl='slow')", ValueError, r"MaxPool2D.*impl.*'slow'"),
-    ("Linear with 0 features", "Linear(0, 10)", ValueError, r"Linear.*in_features must be >= 1"),
+    ("Linear with 0 features", "Linear(0, 10)", ValueError,
+     r"Linear.*in_features must be an int >= 1"),
     ("not a layer in Sequential", "Sequential([Conv2D(1, 4, 3), 'relu'])", TypeError,
      r"Sequential.*item 1.*'relu'.*not a minicnn Layer"),
     # --- layers: forward and backward
@@ -194,6 +203,43 @@ def test_bad_input_is_answered(what, code, exc, pattern, tmp_path, monkeypatch):
     assert error is not None, f"{what}: no error raised by {code}"
     assert type(error) is exc, f"{what}: {type(error).__name__}: {error}"
     assert re.search(pattern, str(error)), str(error)
+
+
+class Scale(mc.Layer):
+    """A hand-written layer that follows base.py's documented contract and nothing more."""
+
+    def __init__(self, k):
+        super().__init__()
+        self.params["k"] = np.array(k, dtype=np.float64)
+
+    def forward(self, x):
+        self.cache = x
+        return self.params["k"] * x
+
+    def backward(self, dout):
+        dout = self._check_dout(dout)
+        self.grads["k"] = np.sum(dout * self.cache)
+        return dout * self.params["k"]
+
+    def output_shape(self, input_shape):
+        return input_shape
+
+
+def test_a_hand_written_layer_gets_the_same_checks():
+    """_check_dout works without the built-in layers' private helpers (it used to crash)."""
+    layer = Scale(2.0)
+    with pytest.raises(RuntimeError, match="backward\\(\\) called before forward"):
+        layer.backward(np.ones((2, 3)))
+    x = np.random.default_rng(0).standard_normal((2, 3))
+    layer.forward(x)
+    assert np.allclose(layer.backward(np.ones((2, 3))), 2.0)
+    with pytest.raises(TypeError, match="dout to be a numpy array"):
+        layer.backward([[1.0]])
+    assert max(mc.check_layer(layer, x, rng=0).values()) < 1e-8
+    model = mc.Sequential([mc.Flatten(), Scale(0.5), mc.Linear(3, 2, rng=0, dtype=np.float64)])
+    assert model.forward(x).shape == (2, 2)
+    with pytest.raises(NotImplementedError, match="must implement output_shape"):
+        mc.Layer().output_shape((1, 2))
 
 
 def test_the_table_has_at_least_30_kinds():

@@ -1,18 +1,21 @@
 """The naive loop versions are the reference: the fast ones must agree with them.
 
 Outputs and every gradient (dx, dW, db) agree to 1e-10 in float64 over random configurations
-(the same hypothesis strategies as the gradient checks), and the chunked Conv2D path (used when
-the im2col buffer would be too big) gives the same numbers as the one-pass path.
+(the strategies of tests/strategies.py), through the layers and through the functions' shared
+contract `out, cache = f(x, w, b, ...)`, `dx, dw, db = f_backward(dout, cache)`; and the chunked
+im2col pass (used when the buffer would be too big) gives the same numbers as the one-pass one.
 """
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_gradients import conv_configs, make_conv, pool_configs
+from strategies import conv_configs, make_conv, pool_configs
 
 import minicnn.layers.conv
 from minicnn import Conv2D, MaxPool2D, rel_error
+from minicnn.layers.conv import CONV_IMPLS
+from minicnn.layers.pool import MAXPOOL_IMPLS
 
 TOL = 1e-10
 EXAMPLES = settings(max_examples=100, deadline=None, derandomize=True)
@@ -45,6 +48,39 @@ def test_conv2d_naive_and_fast_agree(cfg):
     assert_same(dx_f, dx_n, "dx")
     assert_same(g_f["W"], g_n["W"], "dW")
     assert_same(g_f["b"], g_n["b"], "db")
+
+
+@EXAMPLES
+@given(cfg=conv_configs(max_hw=6))
+def test_conv2d_functions_share_one_contract(cfg):
+    """The same call runs either implementation; out, dx, dw and db agree."""
+    rng = np.random.default_rng(cfg["seed"])
+    x = rng.standard_normal(cfg["shape"])
+    layer = make_conv(cfg)                       # only for its resolved stride, pads and weights
+    args = (x, layer.params["W"], layer.params["b"], layer.stride, layer.pads,
+            layer.padding_mode)
+    results = {}
+    for impl, (forward, backward) in CONV_IMPLS.items():
+        out, cache = forward(*args)
+        dout = np.random.default_rng(1).standard_normal(out.shape)
+        results[impl] = (out, *backward(dout, cache))
+    for what, fast, naive in zip(("out", "dx", "dw", "db"), results["fast"], results["naive"]):
+        assert_same(fast, naive, what)
+
+
+@EXAMPLES
+@given(cfg=pool_configs())
+def test_maxpool2d_functions_share_one_contract(cfg):
+    rng = np.random.default_rng(cfg["seed"])
+    x = rng.integers(0, 3, size=cfg["shape"]).astype(np.float64)     # many ties
+    pool = MaxPool2D(cfg["kernel"], cfg["stride"])          # for its resolved pairs
+    results = {}
+    for impl, (forward, backward) in MAXPOOL_IMPLS.items():
+        out, cache = forward(x, pool.kernel_size, pool.stride)
+        dout = np.random.default_rng(1).standard_normal(out.shape)
+        results[impl] = (out, backward(dout, cache))
+    for what, fast, naive in zip(("out", "dx"), results["fast"], results["naive"]):
+        assert_same(fast, naive, what)
 
 
 @EXAMPLES

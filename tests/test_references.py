@@ -9,7 +9,7 @@ filter's origin moved so that every window starts at its top-left pixel.
 import numpy as np
 from hypothesis import given, settings
 from scipy import ndimage, signal
-from test_gradients import conv_configs, make_conv, pool_configs
+from strategies import conv_configs, make_conv, pool_configs
 
 from minicnn import AvgPool2D, MaxPool2D, rel_error
 

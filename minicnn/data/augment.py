@@ -14,9 +14,16 @@ epoch sees new variants and the run is still reproducible. Combine transforms wi
 import numpy as np
 from scipy import ndimage
 
-from ..layers.base import ShapeError, check_float_array
+from ..layers.base import (
+    ShapeError,
+    as_rng,
+    check_choice,
+    check_float_array,
+    check_int,
+    check_number,
+)
 
-FILLS = ("zeros", "wrap")
+FILLS = ("zeros", "circular")
 
 
 def _check_batch(x, where):
@@ -26,29 +33,17 @@ def _check_batch(x, where):
     return x
 
 
-def _check_int(value, name, where, minimum=0):
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{where}: {name} must be an int >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _check_probability(p, where):
-    if not isinstance(p, (int, float)) or isinstance(p, bool) or not 0 <= p <= 1:
-        raise ValueError(f"{where}: p must be a probability in [0, 1], got {p!r}")
-    return float(p)
-
-
 def shift_batch(x, dy, dx, fill="zeros"):
     """Shift image n down by dy[n] and right by dx[n] pixels (negative: up / left).
 
     x: (N, C, H, W); dy, dx: (N,) ints. fill "zeros": pixels that leave the canvas are lost and
-    the uncovered ones are 0; "wrap": they come back on the other side (np.roll per image).
+    the uncovered ones are 0; "circular": they come back on the other side (np.roll per image).
     Returns (N, C, H, W), same dtype.
     """
     N, _, H, W = x.shape
     src_r = np.arange(H)[None, :] - np.asarray(dy)[:, None]        # (N, H): out row i reads i-dy
     src_c = np.arange(W)[None, :] - np.asarray(dx)[:, None]        # (N, W)
-    if fill == "wrap":
+    if fill == "circular":
         src_r, src_c = src_r % H, src_c % W
     inside = ((src_r >= 0) & (src_r < H))[:, :, None] & ((src_c >= 0) & (src_c < W))[:, None, :]
     rows = np.clip(src_r, 0, H - 1)[:, :, None]                     # (N, H, 1)
@@ -62,15 +57,14 @@ def shift_batch(x, dy, dx, fill="zeros"):
 class RandomShift:
     """Shift each image by its own random (dy, dx), each uniform in [-max_shift, max_shift].
 
-    fill: "zeros" (what leaves the canvas is lost) or "wrap" (circular shift).
+    fill: "zeros" (what leaves the canvas is lost) or "circular" (circular shift).
     keep_inside=True (zeros only) narrows each image's range so that its nonzero pixels stay on
     the canvas: with a large max_shift an object lands anywhere it fits, never cut off.
     """
 
     def __init__(self, max_shift, fill="zeros", keep_inside=False):
-        self.max_shift = _check_int(max_shift, "max_shift", "RandomShift")
-        if fill not in FILLS:
-            raise ValueError(f"RandomShift: fill must be one of {FILLS}, got {fill!r}")
+        self.max_shift = check_int(max_shift, "max_shift", "RandomShift", minimum=0)
+        check_choice(fill, "fill", "RandomShift", FILLS)
         if keep_inside and fill != "zeros":
             raise ValueError("RandomShift: keep_inside=True only makes sense with fill='zeros'")
         self.fill, self.keep_inside = fill, bool(keep_inside)
@@ -80,7 +74,7 @@ class RandomShift:
         return f"RandomShift({self.max_shift}, fill={self.fill!r}{extra})"
 
     def __call__(self, x, rng):
-        x, rng = _check_batch(x, repr(self)), np.random.default_rng(rng)
+        x, rng = _check_batch(x, repr(self)), as_rng(rng)
         N, _, H, W = x.shape
         s = self.max_shift
         lo_y, hi_y, lo_x, hi_x = (np.full(N, -s), np.full(N, s), np.full(N, -s), np.full(N, s))
@@ -113,13 +107,13 @@ class RandomFlip:
     """Mirror each image left-right with probability p (p=1: always)."""
 
     def __init__(self, p=0.5):
-        self.p = _check_probability(p, "RandomFlip")
+        self.p = check_number(p, "p (a probability)", "RandomFlip", 0, 1)
 
     def __repr__(self):
         return f"RandomFlip(p={self.p})"
 
     def __call__(self, x, rng):
-        x, rng = _check_batch(x, repr(self)), np.random.default_rng(rng)
+        x, rng = _check_batch(x, repr(self)), as_rng(rng)
         flip = rng.random(len(x)) < self.p                           # (N,) bools
         return np.where(flip[:, None, None, None], x[..., ::-1], x)
 
@@ -132,16 +126,13 @@ class RandomRotation:
     """
 
     def __init__(self, max_degrees):
-        if (not isinstance(max_degrees, (int, float)) or isinstance(max_degrees, bool)
-                or not 0 <= max_degrees <= 180):
-            raise ValueError(f"RandomRotation: max_degrees must be in [0, 180], got {max_degrees!r}")
-        self.max_degrees = float(max_degrees)
+        self.max_degrees = check_number(max_degrees, "max_degrees", "RandomRotation", 0, 180)
 
     def __repr__(self):
         return f"RandomRotation({self.max_degrees:g})"
 
     def __call__(self, x, rng):
-        x, rng = _check_batch(x, repr(self)), np.random.default_rng(rng)
+        x, rng = _check_batch(x, repr(self)), as_rng(rng)
         angles = rng.uniform(-self.max_degrees, self.max_degrees, size=len(x))
         out = np.empty_like(x)
         for n, angle in enumerate(angles):                           # one angle per image
@@ -157,13 +148,13 @@ class RandomCropPad:
     """
 
     def __init__(self, pad):
-        self.pad = _check_int(pad, "pad", "RandomCropPad")
+        self.pad = check_int(pad, "pad", "RandomCropPad", minimum=0)
 
     def __repr__(self):
         return f"RandomCropPad({self.pad})"
 
     def __call__(self, x, rng):
-        x, rng = _check_batch(x, repr(self)), np.random.default_rng(rng)
+        x, rng = _check_batch(x, repr(self)), as_rng(rng)
         N, _, H, W = x.shape
         p = self.pad
         xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))             # (N, C, H+2p, W+2p)
@@ -188,7 +179,7 @@ class Compose:
         return f"Compose([{', '.join(repr(t) for t in self.transforms)}])"
 
     def __call__(self, x, rng):
-        rng = np.random.default_rng(rng)
+        rng = as_rng(rng)
         for t in self.transforms:
             x = t(x, rng)
         return x

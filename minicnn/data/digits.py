@@ -2,24 +2,25 @@
 
 import numpy as np
 
-from ..layers.base import ShapeError
+from ..layers.base import ShapeError, as_pair, check_int, check_number
 
 
 def load_digits(test_fraction=0.25, rng=0, dtype=np.float32):
     """The 1,797 8x8 digits of scikit-learn, scaled to [0, 1], split reproducibly.
 
     The split is stratified (each class in the same proportion in both parts) and depends only
-    on the int seed `rng`. Returns X_train (N, 1, 8, 8), y_train (N,), X_test, y_test; labels 0..9.
+    on the int seed `rng` (None: a fresh split each call).
+    Returns X_train (N, 1, 8, 8), y_train (N,), X_test, y_test; labels 0..9.
     """
-    if not 0 < test_fraction < 1:
-        raise ValueError(f"load_digits: test_fraction must be in (0, 1), got {test_fraction!r}")
+    check_number(test_fraction, "test_fraction", "load_digits", 0, 1, low_open=True, high_open=True)
+    seed = None if rng is None else check_int(rng, "rng", "load_digits", minimum=0)
     from sklearn.datasets import load_digits as sk_load_digits
     from sklearn.model_selection import train_test_split
 
     digits = sk_load_digits()
     X = (digits.images / 16.0).astype(dtype)[:, None]            # (1797, 1, 8, 8)
     y = digits.target.astype(np.int64)
-    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=test_fraction, random_state=rng,
+    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=test_fraction, random_state=seed,
                                               stratify=y)
     return X_tr, y_tr, X_te, y_te
 
@@ -35,7 +36,7 @@ def place_on_canvas(images, canvas_size, positions):
     if images.ndim not in (3, 4) or images.shape[0] == 0:
         raise ShapeError(f"place_on_canvas: images must be (N, C, h, w) or (N, h, w) with N >= 1, "
                          f"got shape {images.shape}")
-    H, W = (canvas_size, canvas_size) if np.isscalar(canvas_size) else tuple(canvas_size)
+    H, W = as_pair("canvas_size", canvas_size, "place_on_canvas")
     N, (h, w) = images.shape[0], images.shape[-2:]
     pos = np.asarray(positions)
     if pos.shape == (2,):

@@ -26,7 +26,7 @@ import math
 
 import numpy as np
 
-from ..layers.base import Layer, ShapeError, as_pair
+from ..layers.base import Layer, ShapeError, as_pair, check_choice, check_int
 from ..layers.padding import pad2d, pad2d_backward
 from ..layers.pool import MaxPool2D
 
@@ -147,18 +147,15 @@ class BlurPool2D(Layer):
     def __init__(self, channels=None, kernel_size=3, stride=2, padding_mode="reflect",
                  impl="fast"):
         super().__init__()
-        self.channels = None if channels is None else as_pair("channels", channels,
-                                                               "BlurPool2D")[0]
-        self.kernel_size = as_pair("kernel_size", kernel_size, "BlurPool2D")[0]
+        where = "BlurPool2D"
+        self.channels = (None if channels is None
+                         else check_int(channels, "channels", where, minimum=1))
+        self.kernel_size = check_int(kernel_size, "kernel_size", where, minimum=1)
         if self.kernel_size > 7:
             raise ValueError(f"BlurPool2D: kernel_size must be 1 to 7, got {kernel_size!r}")
-        self.stride = as_pair("stride", stride, "BlurPool2D")
-        if padding_mode not in BLUR_PADDING_MODES:
-            raise ValueError(f"BlurPool2D: padding_mode must be one of {BLUR_PADDING_MODES}, "
-                             f"got {padding_mode!r}")
-        if impl not in ("fast", "naive"):
-            raise ValueError(f"BlurPool2D: impl must be 'fast' or 'naive', got {impl!r}")
-        self.padding_mode, self.impl = padding_mode, impl
+        self.stride = as_pair("stride", stride, where)
+        self.padding_mode = check_choice(padding_mode, "padding_mode", where, BLUR_PADDING_MODES)
+        self.impl = check_choice(impl, "impl", where, ("fast", "naive"))
         self.filter = binomial_filter(self.kernel_size)           # (K, K), sums to 1
         self.pads = blur_pads(self.kernel_size)
 
@@ -182,8 +179,7 @@ class BlurPool2D(Layer):
         return (N, C, -(-H // self.stride[0]), -(-W // self.stride[1]))   # ceil(H / s)
 
     def forward(self, x):
-        x = self._check_input(x, 4)
-        self.output_shape(x.shape)
+        x = self._check_input(x)
         filt = self.filter.astype(x.dtype)
         blur = blurpool2d_naive if self.impl == "naive" else blurpool2d_fast
         out = blur(x, filt, self.stride, self.pads, self.padding_mode)
@@ -218,8 +214,7 @@ class MaxBlurPool2D(Layer):
         return self.blur.output_shape(self.max.output_shape(input_shape))
 
     def forward(self, x):
-        x = self._check_input(x, 4)
-        self.output_shape(x.shape)
+        x = self._check_input(x)
         return self._remember(self.blur.forward(self.max.forward(x)))
 
     def backward(self, dout):

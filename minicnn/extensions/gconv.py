@@ -25,7 +25,7 @@ each copy back and summing: one weight used in four places gets the sum of four 
 
 import numpy as np
 
-from ..layers.base import Layer, ShapeError, as_pair
+from ..layers.base import Layer, ShapeError, check_choice, check_int, he_normal
 from ..layers.conv import conv2d_fast, conv2d_fast_backward, conv_output_size
 from ..layers.padding import PADDING_MODES
 
@@ -76,32 +76,30 @@ class _P4Conv(Layer):
     def __init__(self, in_channels, out_channels, kernel_size, padding=0, padding_mode="zeros",
                  rng=None, dtype=np.float32):
         super().__init__()
-        self.in_channels = as_pair("in_channels", in_channels, self.name)[0]
-        self.out_channels = as_pair("out_channels", out_channels, self.name)[0]
-        self.kernel_size = as_pair("kernel_size", kernel_size, self.name)[0]
-        if padding == "same":
-            if self.kernel_size % 2 == 0:
-                raise ValueError(f"{self.name}: padding='same' needs an odd kernel_size (an "
-                                 f"even one cannot be padded the same on all sides), got "
-                                 f"{kernel_size}")
-            padding = self.kernel_size // 2
-        elif padding == "valid":
-            padding = 0
-        if isinstance(padding, str) or not isinstance(padding, (int, np.integer)):
-            raise TypeError(f"{self.name}: padding must be an int, 'same' or 'valid' (the same "
-                            f"on all four sides, or rotations would not be exact), got {padding!r}")
-        self.padding = as_pair("padding", padding, self.name, minimum=0)[0]
-        if padding_mode not in PADDING_MODES:
-            raise ValueError(f"{self.name}: padding_mode must be one of {PADDING_MODES}, "
-                             f"got {padding_mode!r}")
-        self.padding_mode = padding_mode
+        self.in_channels = check_int(in_channels, "in_channels", self.name, minimum=1)
+        self.out_channels = check_int(out_channels, "out_channels", self.name, minimum=1)
+        self.kernel_size = check_int(kernel_size, "kernel_size", self.name, minimum=1)
+        self.padding = self._resolve_padding(padding)
+        self.padding_mode = check_choice(padding_mode, "padding_mode", self.name, PADDING_MODES)
         rotations_in = 1 if self.in_dims == 4 else ROTATIONS
         shape = (self.out_channels, self.in_channels) + (ROTATIONS,) * (rotations_in > 1) \
             + (self.kernel_size, self.kernel_size)
         fan_in = self.in_channels * rotations_in * self.kernel_size ** 2
-        rng = np.random.default_rng(rng)
-        self.params["W"] = (rng.standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(dtype)
+        self.params["W"] = he_normal(shape, fan_in, rng, dtype)
         self.params["b"] = np.zeros(self.out_channels, dtype=dtype)   # one per f, all r
+
+    def _resolve_padding(self, padding):
+        """One int for all four sides (or rotations would not be exact): int, 'same' or 'valid'."""
+        if isinstance(padding, str):
+            check_choice(padding, "padding", self.name, ("same", "valid"))
+            if padding == "valid":
+                return 0
+            if self.kernel_size % 2 == 0:
+                raise ValueError(f"{self.name}: padding='same' needs an odd kernel_size (an "
+                                 f"even one cannot be padded the same on all sides), got "
+                                 f"{self.kernel_size}")
+            return self.kernel_size // 2
+        return check_int(padding, "padding (the same on all four sides)", self.name, minimum=0)
 
     def __repr__(self):
         extra = "" if self.padding == 0 else f", padding={self.padding}"
@@ -129,13 +127,13 @@ class _P4Conv(Layer):
                 conv_output_size(W, p, p, K, 1))
 
     def forward(self, x):
-        x = self._check_input(x, self.in_dims)
-        N, F, R, Ho, Wo = self.output_shape(x.shape)
+        x = self._check_input(x)
+        N, F, R = x.shape[0], self.out_channels, ROTATIONS
         x4 = x.reshape(N, -1, *x.shape[-2:])                  # (N, C, H, W) or (N, C*4, H, W)
         bank = self._bank(self.params["W"])                   # (F*4, C or C*4, K, K)
         zeros = np.zeros(F * R, dtype=bank.dtype)             # the bias is added below
         out, fast = conv2d_fast(x4, bank, zeros, (1, 1), (self.padding,) * 4, self.padding_mode)
-        out = out.reshape(N, F, R, Ho, Wo)                    # (N, F*4, Ho, Wo) -> (N, F, 4, Ho, Wo)
+        out = out.reshape(N, F, R, *out.shape[2:])            # (N, F*4, Ho, Wo) -> (N, F, 4, ...)
         out += self.params["b"].reshape(F, 1, 1, 1)
         return self._remember(out, x_shape=x.shape, fast=fast)
 
@@ -193,9 +191,7 @@ class P4RotationPool(Layer):
 
     def __init__(self, mode="max"):
         super().__init__()
-        if mode not in ("max", "mean"):
-            raise ValueError(f"P4RotationPool: mode must be 'max' or 'mean', got {mode!r}")
-        self.mode = mode
+        self.mode = check_choice(mode, "mode", "P4RotationPool", ("max", "mean"))
 
     def __repr__(self):
         return f"P4RotationPool({self.mode!r})"
@@ -207,8 +203,7 @@ class P4RotationPool(Layer):
         return shape[:2] + shape[3:]
 
     def forward(self, x):
-        x = self._check_input(x, 5, "(N, C, 4, H, W)")
-        self.output_shape(x.shape)
+        x = self._check_input(x)
         if self.mode == "mean":
             return self._remember(x.mean(axis=2), x_shape=x.shape)
         arg = x.argmax(axis=2)[:, :, None]                                    # (N, C, 1, H, W)

@@ -97,6 +97,10 @@ def polyphase_downsample_fast_backward(dout, cache):
     return dx.reshape(N, C, H, W)
 
 
+POLYPHASE_IMPLS = {"naive": (polyphase_downsample_naive, polyphase_downsample_naive_backward),
+                   "fast": (polyphase_downsample_fast, polyphase_downsample_fast_backward)}
+
+
 # --------------------------------------------------------------------------------------------
 # The layer.
 # --------------------------------------------------------------------------------------------
@@ -132,17 +136,14 @@ class PolyphaseDownsample2D(Layer):
         return (N, C, H // s, W // s)
 
     def forward(self, x):
-        x = self._check_input(x, 4)
-        self.output_shape(x.shape)
-        down = polyphase_downsample_naive if self.impl == "naive" else polyphase_downsample_fast
+        x = self._check_input(x)
+        down, _ = POLYPHASE_IMPLS[self.impl]
         out, cache = down(x, self.stride)
         return self._remember(out, down=cache, choice=cache[1])
 
     def backward(self, dout):
-        dout = self._check_dout(dout)
-        if self.impl == "naive":
-            return polyphase_downsample_naive_backward(dout, self.cache["down"])
-        return polyphase_downsample_fast_backward(dout, self.cache["down"])
+        _, down_backward = POLYPHASE_IMPLS[self.impl]
+        return down_backward(self._check_dout(dout), self.cache["down"])
 
 
 class CircularMaxPool2D(Layer):
@@ -180,8 +181,7 @@ class CircularMaxPool2D(Layer):
         return (N, C, -(-H // self.stride[0]), -(-W // self.stride[1]))   # ceil(H / s)
 
     def forward(self, x):
-        x = self._check_input(x, 4)
-        self.output_shape(x.shape)
+        x = self._check_input(x)
         return self._remember(self.pool.forward(pad2d(x, self.pads, "circular")))
 
     def backward(self, dout):

@@ -1,9 +1,19 @@
-"""The one piece of framework in minicnn: a tiny `Layer` base class and input checks.
+"""The one piece of framework in minicnn: a tiny `Layer` base class and the argument rules.
 
-Every layer follows the same contract (the CS231n one):
+The layer contract (CS231n's), which every layer here follows and a layer of your own can too:
 
-    out = layer.forward(x)      # keeps in layer.cache exactly what backward needs
-    dx  = layer.backward(dout)  # returns dL/dx and fills layer.grads[k] for every layer.params[k]
+    class Scale(Layer):
+        def __init__(self, k):
+            super().__init__()                       # creates params, grads, cache
+            self.params["k"] = np.array(k, dtype=np.float32)
+        def forward(self, x):                        # keep in self.cache what backward needs
+            self.cache = x
+            return self.params["k"] * x
+        def backward(self, dout):                    # return dL/dx; fill grads[k] for params[k]
+            self.grads["k"] = np.sum(dout * self.cache)
+            return dout * self.params["k"]
+        def output_shape(self, input_shape):         # lets Sequential check a stack up front
+            return input_shape
 
 There is no autograd and no hidden global state: backprop is written out, layer by layer.
 """
@@ -65,6 +75,11 @@ def as_rng(rng):
     raise TypeError(f"rng must be an int seed, a numpy Generator or None, got {rng!r}")
 
 
+def he_normal(shape, fan_in, rng, dtype):
+    """He initialisation: N(0, 2 / fan_in), which keeps a ReLU stack's activations O(1)."""
+    return (as_rng(rng).standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(dtype)
+
+
 def as_pair(name, value, layer="", minimum=1):
     """Turn an int or a 2-tuple into a (height, width) pair of ints >= minimum."""
     where = f"{layer}: " if layer else ""
@@ -108,45 +123,52 @@ class Layer:
         return self.forward(x)
 
     def forward(self, x):
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must implement forward(x) -> out, "
+                                  "keeping in self.cache what backward needs")
 
     def backward(self, dout):
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must implement backward(dout) -> dx, "
+                                  "filling self.grads[k] for every self.params[k]")
 
     def output_shape(self, input_shape):
         """Shape of forward's output for an input of `input_shape` (batch axis included)."""
-        raise NotImplementedError
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement output_shape(input_shape) -> the shape "
+            "forward returns for an input of that shape (batch axis included)")
 
     @property
     def name(self):
         return type(self).__name__
 
-    # --- helpers the layers share -------------------------------------------------------
-    def _check_input(self, x, ndim=None, what="(N, C, H, W)"):
-        """Floating-point, non-empty batch, and (if given) `ndim` dimensions."""
+    # --- helpers the built-in layers share ----------------------------------------------
+    def _check_input(self, x):
+        """The one check per call: floating point, non-empty, and a shape output_shape accepts."""
         x = check_float_array(x, "x", repr(self))
-        if x.ndim == 0 or (ndim is not None and x.ndim != ndim):
-            raise ShapeError(f"{self!r} expected a {ndim}-d input {what}, "
-                             f"got x.shape={x.shape}")
+        if x.ndim == 0:
+            raise ShapeError(f"{self!r} expected a batch (N, ...), got a 0-d x")
         if x.size == 0:
             raise ShapeError(f"{self!r} got an empty batch: x.shape={x.shape}")
+        self.output_shape(x.shape)
         return x
 
+    def _remember(self, out, cache=None, **named):
+        """Store what backward needs (`cache`, or the named arrays as a dict); return `out`."""
+        self.cache = dict(named) if cache is None else cache
+        self._out_shape = out.shape
+        return out
+
     def _check_dout(self, dout):
+        """dout must be an array shaped like forward's output (when forward recorded it)."""
         if self.cache is None:
             raise RuntimeError(f"{self!r}: backward() called before forward()")
-        expected = self.cache_out_shape
-        if not isinstance(dout, np.ndarray) or dout.shape != expected:
-            got = getattr(dout, "shape", type(dout).__name__)
+        expected = getattr(self, "_out_shape", None)
+        if not isinstance(dout, np.ndarray):
+            raise TypeError(f"{self!r}.backward expected dout to be a numpy array, "
+                            f"got {type(dout).__name__}")
+        if expected is not None and dout.shape != expected:
             raise ShapeError(f"{self!r}.backward expected dout of shape {expected} "
-                             f"(the shape forward returned), got {got}")
+                             f"(the shape forward returned), got {dout.shape}")
         return dout
-
-    def _remember(self, out, **cache):
-        """Store what backward needs and the output shape that dout must have."""
-        self.cache = cache
-        self.cache_out_shape = out.shape
-        return out
 
     def _set_grad(self, key, g):
         self.grads[key] = g.astype(self.params[key].dtype, copy=False)

@@ -17,7 +17,7 @@ Output size, per axis: Ho = (H + pad_top + pad_bottom - KH) // sh + 1.
 
 import numpy as np
 
-from .base import Layer, ShapeError, as_pair
+from .base import Layer, ShapeError, as_pair, check_choice, check_int, he_normal
 from .padding import PADDING_MODES, pad2d, pad2d_backward, same_pads
 
 # im2col copies every window: C*KH*KW*Ho*Wo values per image (9x the input for a 3x3 kernel).
@@ -33,15 +33,14 @@ def conv_output_size(size, pad_before, pad_after, kernel, stride):
 
 
 # --------------------------------------------------------------------------------------------
-# The naive reference: read this first.
+# Both versions share one contract (CS231n's), so a reader can lay them side by side:
+#     out, cache = conv2d_*(x, w, b, stride, pads, mode)
+#     dx, dw, db = conv2d_*_backward(dout, cache)
+# x: input (N, C, H, W); w: filters (F, C, KH, KW); b: biases (F,); stride: (sh, sw);
+# pads: (top, bottom, left, right); mode: "zeros" or "circular". out: (N, F, Ho, Wo).
 # --------------------------------------------------------------------------------------------
 def conv2d_naive(x, w, b, stride=(1, 1), pads=(0, 0, 0, 0), mode="zeros"):
-    """Loop version of the forward pass.
-
-    x: input (N, C, H, W); w: filters (F, C, KH, KW); b: biases (F,)
-    stride: (sh, sw); pads: (top, bottom, left, right); mode: "zeros" or "circular"
-    Returns out: (N, F, Ho, Wo).
-    """
+    """Loop version of the forward pass, the reference: read this first."""
     xp = pad2d(x, pads, mode)
     N, _, Hp, Wp = xp.shape
     F, _, KH, KW = w.shape
@@ -53,18 +52,18 @@ def conv2d_naive(x, w, b, stride=(1, 1), pads=(0, 0, 0, 0), mode="zeros"):
             for i in range(Ho):
                 for j in range(Wo):
                     window = xp[n, :, i * sh:i * sh + KH, j * sw:j * sw + KW]   # (C, KH, KW)
-                    out[n, f, i, j] = np.sum(window * w[f]) + b[f]              # same w[f] everywhere
-    return out
+                    out[n, f, i, j] = np.sum(window * w[f]) + b[f]      # same w[f] everywhere
+    return out, (x, w, stride, pads, mode)
 
 
-def conv2d_naive_backward(dout, x, w, stride=(1, 1), pads=(0, 0, 0, 0), mode="zeros"):
+def conv2d_naive_backward(dout, cache):
     """Loop version of the backward pass. Returns dx (N, C, H, W), dw (F, C, KH, KW), db (F,).
 
     Because w[f] is reused at every position, dw[f] is a *sum* over all positions.
     """
+    x, w, (sh, sw), pads, mode = cache
     xp = pad2d(x, pads, mode)
     F, _, KH, KW = w.shape
-    sh, sw = stride
     N, _, Ho, Wo = dout.shape
     dxp = np.zeros_like(xp, dtype=np.result_type(x, w))
     dw = np.zeros_like(w, dtype=dxp.dtype)
@@ -114,22 +113,26 @@ def col2im(dcols, xp_shape, kernel, stride, out_hw):
     return dxp
 
 
-def conv2d_fast(x, w, b, stride=(1, 1), pads=(0, 0, 0, 0), mode="zeros"):
-    """im2col forward. Same arguments as `conv2d_naive`; returns (out, cache) for backward."""
+def _padded_cols(x, kernel, stride, pads, mode):
+    """Pad, then im2col: cols (N, C*KH*KW, Ho*Wo), the padded shape, and (Ho, Wo)."""
     xp = pad2d(x, pads, mode)
-    N, _, Hp, Wp = xp.shape
-    F, _, KH, KW = w.shape
-    Ho, Wo = (Hp - KH) // stride[0] + 1, (Wp - KW) // stride[1] + 1
-    cols = im2col(xp, (KH, KW), stride, (Ho, Wo))            # (N, C*KH*KW, Ho*Wo)
+    Hp, Wp = xp.shape[2:]
+    out_hw = (Hp - kernel[0]) // stride[0] + 1, (Wp - kernel[1]) // stride[1] + 1
+    return im2col(xp, kernel, stride, out_hw), xp.shape, out_hw
+
+
+def _im2col_forward(x, w, b, stride, pads, mode):
+    """One im2col pass over a whole (chunk of a) batch: out (N, F, Ho, Wo), cols, xp.shape."""
+    cols, xp_shape, (Ho, Wo) = _padded_cols(x, w.shape[2:], stride, pads, mode)
+    N, F = x.shape[0], w.shape[0]
     out = w.reshape(F, -1) @ cols                             # (F, CKK) @ (N, CKK, P) -> (N, F, P)
     out = out.reshape(N, F, Ho, Wo)                           # already NCHW, no transpose
     out += b.reshape(F, 1, 1)
-    return out, (cols, xp.shape, w, stride, pads, mode)
+    return out, cols, xp_shape
 
 
-def conv2d_fast_backward(dout, cache):
-    """im2col backward: dw and dx are each one matrix product. Returns dx, dw, db."""
-    cols, xp_shape, w, stride, pads, mode = cache
+def _im2col_backward(dout, cols, xp_shape, w, stride, pads, mode):
+    """dw and dx of one im2col pass, each one matrix product. Returns dx, dw, db."""
     N, F, Ho, Wo = dout.shape
     d = dout.reshape(N, F, Ho * Wo)                           # (N, F, P)
     db = dout.sum(axis=(0, 2, 3))
@@ -137,6 +140,52 @@ def conv2d_fast_backward(dout, cache):
     dcols = w.reshape(F, -1).T @ d                            # (CKK, F) @ (N, F, P) -> (N, CKK, P)
     dxp = col2im(dcols, xp_shape, w.shape[2:], stride, (Ho, Wo))
     return pad2d_backward(dxp, pads, mode), dw.reshape(w.shape), db
+
+
+def _chunk_size(x, w, stride, pads):
+    """Images per im2col pass so that the columns stay under MAX_COLS_BYTES (at least 1)."""
+    _, C, H, W = x.shape
+    KH, KW = w.shape[2:]
+    Ho = (H + pads[0] + pads[1] - KH) // stride[0] + 1
+    Wo = (W + pads[2] + pads[3] - KW) // stride[1] + 1
+    per_image = C * KH * KW * Ho * Wo * x.itemsize
+    return max(1, MAX_COLS_BYTES // max(per_image, 1))
+
+
+def conv2d_fast(x, w, b, stride=(1, 1), pads=(0, 0, 0, 0), mode="zeros"):
+    """im2col forward, same arguments and result as `conv2d_naive`.
+
+    A batch whose columns fit in MAX_COLS_BYTES goes in one pass and the cache keeps the columns.
+    A bigger one goes in chunks and the cache keeps only x: backward recomputes the columns.
+    """
+    cache = {"w": w, "stride": stride, "pads": pads, "mode": mode}
+    chunk = _chunk_size(x, w, stride, pads)
+    if chunk >= x.shape[0]:
+        out, cache["cols"], cache["xp_shape"] = _im2col_forward(x, w, b, stride, pads, mode)
+        return out, cache
+    out = np.concatenate([_im2col_forward(x[i:i + chunk], w, b, stride, pads, mode)[0]
+                          for i in range(0, x.shape[0], chunk)])   # (N, F, Ho, Wo)
+    cache["x"], cache["chunk"] = x, chunk
+    return out, cache
+
+
+def conv2d_fast_backward(dout, cache):
+    """im2col backward. Returns dx (N, C, H, W), dw (F, C, KH, KW), db (F,)."""
+    w, stride, pads, mode = cache["w"], cache["stride"], cache["pads"], cache["mode"]
+    if "cols" in cache:
+        return _im2col_backward(dout, cache["cols"], cache["xp_shape"], w, stride, pads, mode)
+    x, chunk, dxs, dw, db = cache["x"], cache["chunk"], [], 0, 0
+    for i in range(0, x.shape[0], chunk):
+        cols, xp_shape, _ = _padded_cols(x[i:i + chunk], w.shape[2:], stride, pads, mode)
+        dx_i, dw_i, db_i = _im2col_backward(dout[i:i + chunk], cols, xp_shape, w, stride,
+                                            pads, mode)
+        dxs.append(dx_i)
+        dw, db = dw + dw_i, db + db_i
+    return np.concatenate(dxs), dw, db
+
+
+CONV_IMPLS = {"naive": (conv2d_naive, conv2d_naive_backward),
+              "fast": (conv2d_fast, conv2d_fast_backward)}
 
 
 # --------------------------------------------------------------------------------------------
@@ -158,35 +207,27 @@ class Conv2D(Layer):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
                  padding_mode="zeros", impl="fast", rng=None, dtype=np.float32):
         super().__init__()
-        self.in_channels = as_pair("in_channels", in_channels, "Conv2D")[0]
-        self.out_channels = as_pair("out_channels", out_channels, "Conv2D")[0]
+        self.in_channels = check_int(in_channels, "in_channels", "Conv2D", minimum=1)
+        self.out_channels = check_int(out_channels, "out_channels", "Conv2D", minimum=1)
         self.kernel_size = as_pair("kernel_size", kernel_size, "Conv2D")
         self.stride = as_pair("stride", stride, "Conv2D")
-        if padding_mode not in PADDING_MODES:
-            raise ValueError(f"Conv2D: padding_mode must be one of {PADDING_MODES}, "
-                             f"got {padding_mode!r}")
-        if impl not in ("fast", "naive"):
-            raise ValueError(f"Conv2D: impl must be 'fast' or 'naive', got {impl!r}")
-        self.padding_mode, self.impl = padding_mode, impl
+        self.padding_mode = check_choice(padding_mode, "padding_mode", "Conv2D", PADDING_MODES)
+        self.impl = check_choice(impl, "impl", "Conv2D", tuple(CONV_IMPLS))
+        self._conv, self._conv_backward = CONV_IMPLS[impl]
         self.padding = padding
         self.pads = self._resolve_padding(padding)
-        rng = np.random.default_rng(rng)
-        fan_in = self.in_channels * self.kernel_size[0] * self.kernel_size[1]
         shape = (self.out_channels, self.in_channels, *self.kernel_size)
-        self.params["W"] = (rng.standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(dtype)
+        self.params["W"] = he_normal(shape, int(np.prod(shape[1:])), rng, dtype)
         self.params["b"] = np.zeros(self.out_channels, dtype=dtype)
 
     def _resolve_padding(self, padding):
-        if padding == "valid":
-            return (0, 0, 0, 0)
-        if padding == "same":
+        if isinstance(padding, str):
+            check_choice(padding, "padding", "Conv2D", ("same", "valid"))
+            if padding == "valid":
+                return (0, 0, 0, 0)
             if self.stride != (1, 1):
                 raise ValueError(f"Conv2D: padding='same' needs stride 1, got stride={self.stride}")
             return same_pads(self.kernel_size)
-        if isinstance(padding, str):
-            raise ValueError(  # noqa: TRY004 (an unknown word is a bad value)
-                f"Conv2D: padding must be an int, a pair, 'same' or 'valid', "
-                f"got {padding!r}")
         ph, pw = as_pair("padding", padding, "Conv2D", minimum=0)
         return (ph, ph, pw, pw)
 
@@ -210,7 +251,8 @@ class Conv2D(Layer):
         (KH, KW), (sh, sw) = self.kernel_size, self.stride
         if KH > H + top + bottom or KW > W + left + right:
             raise ShapeError(f"{self!r}: kernel {self.kernel_size} is larger than the padded "
-                             f"input {(H + top + bottom, W + left + right)} (x.shape={tuple(input_shape)})")
+                             f"input {(H + top + bottom, W + left + right)} "
+                             f"(x.shape={tuple(input_shape)})")
         if self.padding_mode == "circular" and (max(top, bottom) > H or max(left, right) > W):
             raise ShapeError(f"{self!r}: circular padding {self.pads} wraps more than once "
                              f"around an input of size {(H, W)}")
@@ -218,48 +260,13 @@ class Conv2D(Layer):
                 conv_output_size(W, left, right, KW, sw))
 
     def forward(self, x):
-        x = self._check_input(x, 4)
-        self.output_shape(x.shape)
-        W, b = self.params["W"], self.params["b"]
-        if self.impl == "naive":
-            out = conv2d_naive(x, W, b, self.stride, self.pads, self.padding_mode)
-            return self._remember(out, x=x)
-        chunk = self._chunk_size(x)
-        if chunk >= x.shape[0]:
-            out, fast_cache = conv2d_fast(x, W, b, self.stride, self.pads, self.padding_mode)
-            return self._remember(out, x=x, fast=fast_cache)
-        # Too big for one im2col buffer: forward in chunks, keep only x, recompute in backward.
-        out = np.concatenate([conv2d_fast(x[i:i + chunk], W, b, self.stride, self.pads,
-                                          self.padding_mode)[0]
-                              for i in range(0, x.shape[0], chunk)])
-        return self._remember(out, x=x, chunk=chunk)
-
-    def _chunk_size(self, x):
-        C = x.shape[1]
-        _, _, Ho, Wo = self.output_shape(x.shape)
-        per_image = C * self.kernel_size[0] * self.kernel_size[1] * Ho * Wo * x.itemsize
-        return max(1, MAX_COLS_BYTES // max(per_image, 1))
+        x = self._check_input(x)
+        out, cache = self._conv(x, self.params["W"], self.params["b"], self.stride, self.pads,
+                                self.padding_mode)
+        return self._remember(out, cache)
 
     def backward(self, dout):
-        dout = self._check_dout(dout)
-        x, W = self.cache["x"], self.params["W"]
-        if self.impl == "naive":
-            dx, dw, db = conv2d_naive_backward(dout, x, W, self.stride, self.pads,
-                                               self.padding_mode)
-        elif "fast" in self.cache:
-            dx, dw, db = conv2d_fast_backward(dout, self.cache["fast"])
-        else:
-            dx, dw, db = self._chunked_backward(dout, x, W, self.cache["chunk"])
+        dx, dw, db = self._conv_backward(self._check_dout(dout), self.cache)
         self._set_grad("W", dw)
         self._set_grad("b", db)
         return dx
-
-    def _chunked_backward(self, dout, x, W, chunk):
-        dxs, dw, db = [], 0, 0
-        for i in range(0, x.shape[0], chunk):
-            _, cache = conv2d_fast(x[i:i + chunk], W, self.params["b"], self.stride, self.pads,
-                                   self.padding_mode)
-            dx_i, dw_i, db_i = conv2d_fast_backward(dout[i:i + chunk], cache)
-            dxs.append(dx_i)
-            dw, db = dw + dw_i, db + db_i
-        return np.concatenate(dxs), dw, db

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .base import Layer, ShapeError, as_pair
+from .base import Layer, ShapeError, check_int, he_normal
 
 
 class Flatten(Layer):
@@ -22,7 +22,6 @@ class Flatten(Layer):
 
     def forward(self, x):
         x = self._check_input(x)
-        self.output_shape(x.shape)
         return self._remember(x.reshape(x.shape[0], -1), x_shape=x.shape)   # (N, C*H*W)
 
     def backward(self, dout):
@@ -44,12 +43,10 @@ class Linear(Layer):
 
     def __init__(self, in_features, out_features, rng=None, dtype=np.float32):
         super().__init__()
-        self.in_features = as_pair("in_features", in_features, "Linear")[0]
-        self.out_features = as_pair("out_features", out_features, "Linear")[0]
-        rng = np.random.default_rng(rng)
-        std = np.sqrt(2.0 / self.in_features)
-        self.params["W"] = (rng.standard_normal((self.out_features, self.in_features))
-                            * std).astype(dtype)
+        self.in_features = check_int(in_features, "in_features", "Linear", minimum=1)
+        self.out_features = check_int(out_features, "out_features", "Linear", minimum=1)
+        shape = (self.out_features, self.in_features)
+        self.params["W"] = he_normal(shape, self.in_features, rng, dtype)
         self.params["b"] = np.zeros(self.out_features, dtype=dtype)
 
     def __repr__(self):
@@ -64,7 +61,6 @@ class Linear(Layer):
 
     def forward(self, x):
         x = self._check_input(x)
-        self.output_shape(x.shape)
         out = x @ self.params["W"].T + self.params["b"]          # (N, D) @ (D, M) -> (N, M)
         return self._remember(out, x=x)
 

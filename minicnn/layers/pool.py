@@ -11,14 +11,15 @@ PyTorch), in both the naive and the fast version.
 
 import numpy as np
 
-from .base import Layer, ShapeError, as_pair
+from .base import Layer, ShapeError, as_pair, check_choice
 
 
 # --------------------------------------------------------------------------------------------
-# Max pooling, naive reference.
+# Max pooling. Both versions share one contract (CS231n's), so they can be read side by side:
+#     out, cache = maxpool2d_*(x, kernel, stride)      dx = maxpool2d_*_backward(dout, cache)
 # --------------------------------------------------------------------------------------------
 def maxpool2d_naive(x, kernel, stride):
-    """Loop version. x: (N, C, H, W) -> out (N, C, Ho, Wo)."""
+    """Loop version, the reference. x: (N, C, H, W) -> out (N, C, Ho, Wo), cache."""
     N, C, H, W = x.shape
     (KH, KW), (sh, sw) = kernel, stride
     Ho, Wo = (H - KH) // sh + 1, (W - KW) // sw + 1
@@ -26,14 +27,14 @@ def maxpool2d_naive(x, kernel, stride):
     for i in range(Ho):
         for j in range(Wo):
             out[:, :, i, j] = x[:, :, i * sh:i * sh + KH, j * sw:j * sw + KW].max(axis=(2, 3))
-    return out
+    return out, (x, kernel, stride)
 
 
-def maxpool2d_naive_backward(dout, x, kernel, stride):
+def maxpool2d_naive_backward(dout, cache):
     """Loop version: each window's gradient goes to its first maximum. Returns dx (N, C, H, W)."""
+    x, (KH, KW), (sh, sw) = cache
     N, C, Ho, Wo = dout.shape
-    (KH, KW), (sh, sw) = kernel, stride
-    dx = np.zeros_like(x)
+    dx = np.zeros(x.shape, dtype=dout.dtype)
     for n in range(N):
         for c in range(C):
             for i in range(Ho):
@@ -44,19 +45,16 @@ def maxpool2d_naive_backward(dout, x, kernel, stride):
     return dx
 
 
-# --------------------------------------------------------------------------------------------
-# Max pooling, fast: one strided slice per kernel offset, combined with np.maximum.
-# --------------------------------------------------------------------------------------------
 def _window_slices(kernel, stride, out_hw):
-    """Yield (k, slice_rows, slice_cols): offset (p, q) of every window at once, k = p*KW + q."""
+    """Yield (rows, cols): the slices that pick offset (p, q) of every window at once."""
     (KH, KW), (sh, sw), (Ho, Wo) = kernel, stride, out_hw
     for p in range(KH):
         for q in range(KW):
-            yield p * KW + q, slice(p, p + sh * Ho, sh), slice(q, q + sw * Wo, sw)
+            yield slice(p, p + sh * Ho, sh), slice(q, q + sw * Wo, sw)
 
 
 def maxpool2d_fast(x, kernel, stride):
-    """x: (N, C, H, W) -> out (N, C, Ho, Wo), cache.
+    """Same arguments as `maxpool2d_naive`: x (N, C, H, W) -> out (N, C, Ho, Wo), cache.
 
     The max of KH*KW strided slices (one per window offset), taken with np.maximum. The cache is
     just (x, out): backward finds the winners again by comparing, which costs less than keeping
@@ -65,7 +63,7 @@ def maxpool2d_fast(x, kernel, stride):
     H, W = x.shape[2:]
     Ho, Wo = (H - kernel[0]) // stride[0] + 1, (W - kernel[1]) // stride[1] + 1
     out = None
-    for _, rows, cols in _window_slices(kernel, stride, (Ho, Wo)):
+    for rows, cols in _window_slices(kernel, stride, (Ho, Wo)):
         s = x[:, :, rows, cols]                                   # (N, C, Ho, Wo)
         out = s.copy() if out is None else np.maximum(out, s, out=out)
     return out, (x, out, kernel, stride)
@@ -80,12 +78,16 @@ def maxpool2d_fast_backward(dout, cache):
     x, out, kernel, stride = cache
     dx = np.zeros(x.shape, dtype=dout.dtype)
     free = np.ones(out.shape, dtype=bool)                         # (N, C, Ho, Wo)
-    for _, rows, cols in _window_slices(kernel, stride, dout.shape[2:]):
+    for rows, cols in _window_slices(kernel, stride, dout.shape[2:]):
         hit = x[:, :, rows, cols] == out                          # this offset holds the max
         hit &= free
         free &= ~hit
         dx[:, :, rows, cols] += dout * hit                        # a 0/1 mask: faster than np.where
     return dx
+
+
+MAXPOOL_IMPLS = {"naive": (maxpool2d_naive, maxpool2d_naive_backward),
+                 "fast": (maxpool2d_fast, maxpool2d_fast_backward)}
 
 
 class _Pool2D(Layer):
@@ -121,23 +123,16 @@ class MaxPool2D(_Pool2D):
 
     def __init__(self, kernel_size, stride=None, impl="fast"):
         super().__init__(kernel_size, stride)
-        if impl not in ("fast", "naive"):
-            raise ValueError(f"MaxPool2D: impl must be 'fast' or 'naive', got {impl!r}")
-        self.impl = impl
+        self.impl = check_choice(impl, "impl", "MaxPool2D", tuple(MAXPOOL_IMPLS))
+        self._forward, self._backward = MAXPOOL_IMPLS[impl]
 
     def forward(self, x):
-        x = self._check_input(x, 4)
-        self.output_shape(x.shape)
-        if self.impl == "naive":
-            return self._remember(maxpool2d_naive(x, self.kernel_size, self.stride), x=x)
-        out, cache = maxpool2d_fast(x, self.kernel_size, self.stride)
-        return self._remember(out, fast=cache)
+        x = self._check_input(x)
+        out, cache = self._forward(x, self.kernel_size, self.stride)
+        return self._remember(out, cache)
 
     def backward(self, dout):
-        dout = self._check_dout(dout)
-        if self.impl == "naive":
-            return maxpool2d_naive_backward(dout, self.cache["x"], self.kernel_size, self.stride)
-        return maxpool2d_fast_backward(dout, self.cache["fast"])
+        return self._backward(self._check_dout(dout), self.cache)
 
 
 class AvgPool2D(_Pool2D):
@@ -147,19 +142,20 @@ class AvgPool2D(_Pool2D):
     """
 
     def forward(self, x):
-        x = self._check_input(x, 4)
-        _, _, Ho, Wo = self.output_shape(x.shape)
+        x = self._check_input(x)
+        (KH, KW), (sh, sw), (H, W) = self.kernel_size, self.stride, x.shape[2:]
         out = 0
-        for _, rows, cols in _window_slices(self.kernel_size, self.stride, (Ho, Wo)):
+        for rows, cols in _window_slices((KH, KW), (sh, sw), ((H - KH) // sh + 1,
+                                                               (W - KW) // sw + 1)):
             out = out + x[:, :, rows, cols]                       # (N, C, Ho, Wo)
-        out = out / (self.kernel_size[0] * self.kernel_size[1])
+        out = out / (KH * KW)
         return self._remember(out.astype(x.dtype, copy=False), x_shape=x.shape)
 
     def backward(self, dout):
         dout = self._check_dout(dout)
         share = dout / (self.kernel_size[0] * self.kernel_size[1])
         dx = np.zeros(self.cache["x_shape"], dtype=dout.dtype)
-        for _, rows, cols in _window_slices(self.kernel_size, self.stride, dout.shape[2:]):
+        for rows, cols in _window_slices(self.kernel_size, self.stride, dout.shape[2:]):
             dx[:, :, rows, cols] += share
         return dx
 
@@ -180,7 +176,7 @@ class GlobalAvgPool2D(Layer):
         return tuple(input_shape[:2])
 
     def forward(self, x):
-        x = self._check_input(x, 4)
+        x = self._check_input(x)
         return self._remember(x.mean(axis=(2, 3)), x_shape=x.shape)
 
     def backward(self, dout):
@@ -200,7 +196,7 @@ class GlobalMaxPool2D(GlobalAvgPool2D):
         return "GlobalMaxPool2D()"
 
     def forward(self, x):
-        x = self._check_input(x, 4)
+        x = self._check_input(x)
         N, C, H, W = x.shape
         flat = x.reshape(N, C, H * W)                             # (N, C, H*W)
         arg = flat.argmax(axis=2)                                 # first maximum
