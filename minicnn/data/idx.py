@@ -15,12 +15,13 @@ import gzip
 import hashlib
 import os
 import struct
-import tempfile
 import urllib.error
 import urllib.request
 import zlib
 
 import numpy as np
+
+from ..files import atomic_write, cache_dir
 
 IDX_DTYPES = {0x08: np.dtype(">u1"), 0x09: np.dtype(">i1"), 0x0B: np.dtype(">i2"),
               0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
@@ -102,23 +103,22 @@ def parse_idx(data, name="<bytes>"):
     return out.astype(dtype.newbyteorder("="))                 # native order, a writable copy
 
 
-def read_maybe_gzip(path):
-    """The bytes of `path`, gunzipped if they start with the gzip magic bytes 1f 8b."""
-    path = os.fspath(path)
-    with open(path, "rb") as f:
-        data = f.read()
+def maybe_gunzip(data, name="<bytes>"):
+    """`data` gunzipped if it starts with the gzip magic bytes 1f 8b, else unchanged."""
     if data[:2] != GZIP_MAGIC:
         return data
     try:
         return gzip.decompress(data)
     except (OSError, EOFError, zlib.error) as e:
-        raise ValueError(f"{path}: looks gzipped (starts with 1f 8b) but cannot be unpacked, "
+        raise ValueError(f"{name}: looks gzipped (starts with 1f 8b) but cannot be unpacked, "
                          f"truncated or corrupted? {type(e).__name__}: {e}") from None
 
 
 def load_idx(path):
     """Read an IDX file (raw or gzipped, detected by its first bytes) into a NumPy array."""
-    return parse_idx(read_maybe_gzip(path), os.fspath(path))
+    path = os.fspath(path)
+    with open(path, "rb") as f:
+        return parse_idx(maybe_gunzip(f.read(), path), path)
 
 
 def write_idx(path, array, compress=False):
@@ -132,20 +132,7 @@ def write_idx(path, array, compress=False):
                          f"{array.dtype} of shape {array.shape}")
     data = (bytes([0, 0, code, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
             + array.astype(IDX_DTYPES[code]).tobytes())
-    _atomic_write(path, gzip.compress(data) if compress else data)
-
-
-def _atomic_write(path, data):
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".minicnn-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    atomic_write(path, gzip.compress(data) if compress else data)
 
 
 # --------------------------------------------------------------------------------------------
@@ -153,8 +140,7 @@ def _atomic_write(path, data):
 # --------------------------------------------------------------------------------------------
 def default_data_dir(kind="mnist"):
     """~/.cache/minicnn/<kind> (or $XDG_CACHE_HOME/minicnn/<kind>)."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "minicnn", _check_kind(kind))
+    return cache_dir(_check_kind(kind))
 
 
 def _check_kind(kind):
@@ -223,33 +209,25 @@ def download_mnist(data_dir=None, kind="mnist", base_url=None, timeout=30, check
 
 
 def _download_one(url, path, sha256, timeout):
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)),
-                               prefix=".minicnn-", suffix=".part")
+    """Fetch `url` into memory, check it (SHA-256 when known, then gzip CRC, IDX header and
+    size), and only then write it to `path`: a failed or corrupted download leaves nothing."""
     try:
-        digest = hashlib.sha256()
-        with os.fdopen(fd, "wb") as f:
-            try:
-                with urllib.request.urlopen(url, timeout=timeout) as response:
-                    while chunk := response.read(1 << 20):
-                        digest.update(chunk)
-                        f.write(chunk)
-            except urllib.error.HTTPError as e:
-                raise ConnectionError(f"could not download {url}: the server answered HTTP "
-                                      f"{e.code} {e.reason}. Check base_url, or put the file "
-                                      f"there by hand: {path}") from None
-            except OSError as e:                  # URLError, refused connection, timeout
-                raise ConnectionError(
-                    f"could not download {url} ({type(e).__name__}: {e}). Are you offline? "
-                    f"Put the file there by hand instead: {path}") from None
-        if sha256 is not None and digest.hexdigest() != sha256.lower():
-            raise ValueError(f"download of {url} is corrupted: SHA-256 {digest.hexdigest()}, "
-                             f"expected {sha256}; nothing was saved, try again")
-        try:
-            load_idx(tmp)                   # gzip CRC, IDX header and exact size must all hold
-        except ValueError as e:
-            raise ValueError(f"download of {url} is not a valid IDX file, nothing was saved: "
-                             f"{e}") from None
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            data = response.read()
+    except urllib.error.HTTPError as e:
+        raise ConnectionError(f"could not download {url}: the server answered HTTP "
+                              f"{e.code} {e.reason}. Check base_url, or put the file "
+                              f"there by hand: {path}") from None
+    except OSError as e:                          # URLError, refused connection, timeout
+        raise ConnectionError(f"could not download {url} ({type(e).__name__}: {e}). Are you "
+                              f"offline? Put the file there by hand instead: {path}") from None
+    digest = hashlib.sha256(data).hexdigest()
+    if sha256 is not None and digest != sha256.lower():
+        raise ValueError(f"download of {url} is corrupted: SHA-256 {digest}, "
+                         f"expected {sha256}; nothing was saved, try again")
+    try:
+        parse_idx(maybe_gunzip(data, url), url)   # gzip CRC, IDX header and exact size
+    except ValueError as e:
+        raise ValueError(f"download of {url} is not a valid IDX file, nothing was saved: "
+                         f"{e}") from None
+    atomic_write(path, data)
