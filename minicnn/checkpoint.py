@@ -8,28 +8,16 @@ training was, and the random generator's state (as JSON text in a 0-d string arr
 
 import json
 import os
-import tempfile
 import zipfile
 
 import numpy as np
 
+from .files import atomic_write
+
 
 def atomic_savez(path, arrays):
-    """Write {name: array} to `path` as .npz via a temporary file in the same folder, then
-    rename: a crash or Ctrl-C mid-write never leaves a half-written file at `path`."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".minicnn-", suffix=".npz.tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    """Write {name: array} to `path` as .npz, atomically (see files.atomic_write)."""
+    atomic_write(path, lambda f: np.savez(f, **arrays))
 
 
 def read_npz(path, what="weights file"):
@@ -109,8 +97,9 @@ def load_checkpoint(path, model, optimizer, num_examples, batch_size, shuffle,
     """Load a checkpoint written by `save_checkpoint` into `model` and `optimizer`.
 
     Everything is read and checked first (format, optimiser class, parameter names and shapes,
-    data size, batch size, shuffling, kind of random generator), so a truncated, corrupted or mismatched file raises and
-    leaves the model and optimiser untouched. Returns (history, progress).
+    data size, batch size, shuffling, kind of random generator), so a truncated, corrupted or
+    mismatched file raises and leaves the model and optimiser untouched.
+    Returns (history, progress).
     """
     arrays = read_npz(path, "checkpoint")
     where = f"checkpoint {os.fspath(path)!r}"

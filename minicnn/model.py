@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .layers.base import Layer, ShapeError
+from .layers.base import Layer, ShapeError, check_int
 
 
 class Sequential:
@@ -75,9 +75,7 @@ class Sequential:
 
     def logits(self, X, batch_size=256):
         """Raw outputs (N, K) for inputs X, in batches."""
-        if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise ValueError(f"Sequential.logits: batch_size must be an int >= 1, "
-                             f"got {batch_size!r}")
+        batch_size = check_int(batch_size, "batch_size", "Sequential.logits", minimum=1)
         if len(X) == 0:
             raise ShapeError(f"Sequential.logits: got an empty batch: X.shape={np.shape(X)}")
         return np.concatenate([self.forward(X[i:i + batch_size])
@@ -116,11 +114,6 @@ class Sequential:
         for i, layer in enumerate(self.layers):
             for key, p in layer.params.items():
                 yield f"{i}.{key}", p, layer.grads.get(key)
-
-    def params_and_grads(self):
-        """Yield (param, grad) pairs, the form an optimiser needs."""
-        for _, p, g in self.param_items():
-            yield p, g
 
     def state_dict(self):
         """{name: array} of all parameters (copies)."""
