@@ -164,8 +164,17 @@ class InterruptedSGD(mc.SGD):
         super().apply_step(model, update)
 
 
+@pytest.fixture
+def ctrl_c_raises():
+    """Python's own Ctrl-C handler for the test. A process started in the background by a
+    non-interactive shell inherits SIGINT as ignored, and then no Ctrl-C could arrive at all."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 @pytest.mark.parametrize("phase, steps_done", [("compute", 4), ("apply", 5)])
-def test_a_step_is_all_or_nothing_under_sigint(phase, steps_done):
+def test_a_step_is_all_or_nothing_under_sigint(phase, steps_done, ctrl_c_raises):
     X, y = make_data()
     kw = {"epochs": 2, "batch_size": 8, "rng": 3}
     shots, _ = snapshots_per_batch(kw, X, y)
