@@ -41,6 +41,7 @@ from minicnn import (
     GlobalMaxPool2D,
     ReLU,
     accuracy,
+    files,
     load_digits,
     load_weights,
     place_on_canvas,
@@ -66,18 +67,13 @@ def train_models(keys, X, y, seed=0, quick=False):
     return {key: corner.train(key, Xc, yc, quick=quick, rng=seed) for key in keys}
 
 
-def default_cache_dir():
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "minicnn")
-
-
 def load_or_train(X, y, seed=0, cache_dir=None, quick=False, retrain=False,
                   keys=("a", "c", "e")):
     """The models `keys`, from the weight cache if all are there, else trained and saved there.
 
     Returns (models, trained): trained is True when this call ran `train_models`.
     """
-    cache_dir = cache_dir or default_cache_dir()
+    cache_dir = cache_dir or files.cache_dir()
     tag = f"explorer-seed{seed}{'-quick' if quick else ''}"
     paths = {key: os.path.join(cache_dir, f"{tag}-{key}.npz") for key in keys}
     if not retrain and all(os.path.exists(p) for p in paths.values()):
