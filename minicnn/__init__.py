@@ -21,6 +21,7 @@ from .gradcheck import check_layer, check_model, numerical_gradient, rel_error
 from .layers import (
     AvgPool2D,
     Conv2D,
+    Dropout,
     Flatten,
     GlobalAvgPool2D,
     GlobalMaxPool2D,
@@ -49,8 +50,9 @@ __version__ = "0.1.0"
 __all__ = [  # noqa: RUF022 (grouped by topic, not sorted)
     # layers and model
     "Layer", "Conv2D", "MaxPool2D", "AvgPool2D", "GlobalAvgPool2D", "GlobalMaxPool2D",
-    "Flatten", "Linear", "ReLU", "Sequential", "BlurPool2D", "MaxBlurPool2D", "P4LiftConv2D",
-    "P4GroupConv2D", "P4RotationPool", "PolyphaseDownsample2D", "CircularMaxPool2D",
+    "Flatten", "Linear", "ReLU", "Dropout", "Sequential", "BlurPool2D", "MaxBlurPool2D",
+    "P4LiftConv2D", "P4GroupConv2D", "P4RotationPool", "PolyphaseDownsample2D",
+    "CircularMaxPool2D",
     # the naive and fast functions behind Conv2D and MaxPool2D
     "conv2d_naive", "conv2d_naive_backward", "conv2d_fast", "conv2d_fast_backward",
     "maxpool2d_naive", "maxpool2d_naive_backward", "maxpool2d_fast", "maxpool2d_fast_backward",

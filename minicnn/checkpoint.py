@@ -38,8 +38,24 @@ def read_npz(path, what="weights file"):
                          f"corrupted?): {type(e).__name__}: {e}") from None
 
 
+def check_model_and_path(model, path, where):
+    """`where(model, path)`: a model with state_dict and a file path, in that order."""
+    is_path = isinstance(path, (str, os.PathLike))
+    if isinstance(model, (str, os.PathLike)) and hasattr(path, "state_dict"):
+        raise TypeError(f"{where}(model, path): the arguments are swapped, got the path "
+                        f"{os.fspath(model)!r} first and the model second; call "
+                        f"{where}(model, {os.fspath(model)!r})")
+    if not hasattr(model, "state_dict"):
+        raise TypeError(f"{where}(model, path): model must be a Sequential (anything with "
+                        f"state_dict()), got {type(model).__name__}")
+    if not is_path:
+        raise TypeError(f"{where}(model, path): path must be a str or os.PathLike, got "
+                        f"{type(path).__name__}")
+
+
 def save_weights(model, path):
     """Save every parameter of `model` to `path` (.npz, keys like "0.W")."""
+    check_model_and_path(model, path, "save_weights")
     atomic_savez(path, model.state_dict())
 
 
@@ -47,9 +63,17 @@ def load_weights(model, path):
     """Load parameters saved by `save_weights` into `model`, in place.
 
     The file is read and every name and shape is checked before anything is written, so a file
-    for another architecture raises ValueError and leaves the model unchanged.
+    for another architecture raises ValueError and leaves the model unchanged. A training
+    checkpoint (from fit(checkpoint=...)) is not a weights file: fit(resume=...) reads it.
     """
+    check_model_and_path(model, path, "load_weights")
     state = read_npz(path)
+    if "format" in state and str(state["format"]).startswith("minicnn-checkpoint"):
+        raise ValueError(f"{os.fspath(path)!r} is a training checkpoint written by "
+                         "fit(checkpoint=...), not a weights file: call fit(model, X, y, "
+                         f"resume={os.fspath(path)!r}) with the same data and batch_size to "
+                         "continue training (with epochs=0 it only loads the weights); "
+                         "save_weights(model, PATH) then writes a weights file")
     try:
         model.load_state_dict(state)
     except ValueError as e:

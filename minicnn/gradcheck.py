@@ -1,10 +1,20 @@
 """Finite-difference gradient checks, for every layer here and for the layers you write.
 
 Centred differences: df/dx_i ~ (f(x + h e_i) - f(x - h e_i)) / 2h, error O(h^2). Run in float64:
-in float32 the rounding error of f swamps the difference for any useful h.
+in float32 the rounding error of f swamps the difference for any useful h (a correct layer then
+shows errors of 1e-3 to 1e-2), so a float32 layer or model gets a PrecisionWarning.
+
+Pass threshold: a correct backward gives a relative error <= 1e-6 for x and every parameter in
+float64 (usually 1e-10 to 1e-8); the tests use 1e-6. Larger than about 1e-4 means a bug.
 
     errors = check_layer(Conv2D(2, 3, 3, dtype=np.float64), x)   # {"x": 3e-10, "W": ..., "b": ...}
+
+A stochastic layer (Dropout in training mode) draws new randomness on every forward, so the
+differences would compare two different functions: check it in evaluation mode, layer.eval().
+Both checks raise a ValueError naming the layer when two forward passes on one input disagree.
 """
+
+import warnings
 
 import numpy as np
 
@@ -38,15 +48,55 @@ def numerical_gradient(f, x, h=1e-6):
     return grad
 
 
+class PrecisionWarning(UserWarning):
+    """A gradient check ran in float32, where correct gradients show errors of 1e-3 to 1e-2."""
+
+
+def check_precision(where, var, obj, params, out):
+    """Warn unless the parameters {name: array} and the output `out` are all float64."""
+    low = [f"{k} is {np.asarray(p).dtype}" for k, p in params.items()
+           if np.asarray(p).dtype != np.float64]
+    low += [f"its output is {out.dtype}"] if out.dtype != np.float64 else []
+    if low:
+        warnings.warn(f"{where}: {type(obj).__name__} computes in reduced precision "
+                      f"({', '.join(low)}); finite differences then show errors of 1e-3 to "
+                      "1e-2 even for a correct backward. Check in float64: pass "
+                      f"{var}.astype(np.float64) (x is cast to float64 for you); a correct "
+                      "backward then gives errors <= 1e-6", PrecisionWarning, stacklevel=3)
+
+
+def check_deterministic(where, var, layers, x):
+    """Raise ValueError naming every layer (run in order from x) whose forward, called twice on
+    the same input, gives two different outputs: a stochastic layer such as Dropout."""
+    found = []
+    for i, layer in enumerate(layers):
+        out = layer.forward(x)
+        if not np.array_equal(out, layer.forward(x), equal_nan=True):
+            found.append((f"layer {i}, " if var == "model" else "") + repr(layer)
+                         + (", in training mode" if getattr(layer, "training", False) else ""))
+        x = out
+    if found:
+        raise ValueError(
+            f"{where}: {'; '.join(found)}: two forward passes on the same input gave different "
+            "outputs, so finite differences would measure the randomness, not the gradient. A "
+            f"stochastic layer is checked in evaluation mode: {var}.eval() (Dropout is then the "
+            "identity; in training mode its backward is dout times forward's own mask)")
+
+
 def check_layer(layer, x, h=1e-6, rng=None):
     """Compare a layer's backward with finite differences on L = sum(forward(x) * g), g random.
 
-    layer: any object with forward/backward/params/grads (cast it to float64 first);
-    x: float64 input. Returns {"x": rel error of dx, "<key>": rel error of grads[key], ...}.
+    layer: any object with forward/backward/params/grads, in float64 (layer.astype(np.float64)),
+    in evaluation mode if it is stochastic (Dropout: layer.eval()); x: input, cast to float64.
+    Returns {"x": rel error of dx, "<key>": rel error of grads[key], ...}; a correct backward
+    gives <= 1e-6 for every entry. Warns (PrecisionWarning) if the layer computes in float32.
     """
     check_number(h, "h", "check_layer", low=0, low_open=True)
     x = np.array(x, dtype=np.float64)
-    g = as_rng(rng).standard_normal(layer.forward(x).shape)
+    out = layer.forward(x)
+    check_deterministic("check_layer", "layer", [layer], x)
+    check_precision("check_layer", "layer", layer, layer.params, out)
+    g = as_rng(rng).standard_normal(out.shape)
 
     def loss():
         return float(np.sum(layer.forward(x) * g))
@@ -66,10 +116,17 @@ def check_layer(layer, x, h=1e-6, rng=None):
 def check_model(model, x, y, h=1e-6):
     """Compare a Sequential's backward through softmax cross-entropy with finite differences.
 
-    Returns {"x": rel error of dL/dx, "0.W": ..., ...} for every parameter.
+    model: in float64 (model.astype(np.float64)) and, with Dropout, in evaluation mode
+    (model.eval()); x: (N, ...) input, cast to float64; y: (N,) labels.
+    Returns {"x": rel error of dL/dx, "0.W": ..., ...} for every parameter; a correct backward
+    gives <= 1e-6 for every entry. Warns (PrecisionWarning) if the model computes in float32.
     """
     check_number(h, "h", "check_model", low=0, low_open=True)
     x = np.array(x, dtype=np.float64)
+    out = model.forward(x)                          # shape errors name the layer here
+    check_deterministic("check_model", "model", model.layers, x)
+    params = {name: p for name, p, _ in model.param_items()}
+    check_precision("check_model", "model", model, params, out)
 
     def loss():
         return softmax_cross_entropy(model.forward(x), y)[0]

@@ -1,5 +1,7 @@
 """`Sequential`: a list of layers run forward in order and backward in reverse."""
 
+import contextlib
+
 import numpy as np
 
 from .layers.base import Layer, ShapeError, check_int
@@ -13,6 +15,9 @@ class Sequential:
     forward(x) -> logits; backward(dout) -> dx (fills every layer's grads);
     predict(X) -> class labels; summary(input_shape) -> a table of shapes and parameter counts.
     Parameters are named "<layer index>.<key>", e.g. "0.W".
+    train() / eval(): training or evaluation mode for every layer (only Dropout cares). A new
+    model trains; fit trains in training mode and validates in evaluation mode; evaluate,
+    accuracy, logits and predict use evaluation mode; each puts back the mode it found.
     """
 
     def __init__(self, layers):
@@ -20,6 +25,10 @@ class Sequential:
         for i, layer in enumerate(layers):
             if not isinstance(layer, Layer):
                 raise TypeError(f"Sequential: item {i} is {layer!r}, not a minicnn Layer")
+            if not all(hasattr(layer, a) for a in ("params", "grads", "training")):
+                raise TypeError(f"Sequential: item {i} ({type(layer).__name__}) has no "
+                                "self.params, self.grads or self.training: its __init__ must "
+                                "call super().__init__() before anything else")
         self.layers = layers
         self._checked_shape = None   # the last input shape that output_shapes accepted
 
@@ -42,6 +51,28 @@ class Sequential:
 
     def __call__(self, x):
         return self.forward(x)
+
+    def train(self, mode=True):
+        """Put every layer in training mode (mode=False: evaluation mode); returns self."""
+        for layer in self.layers:
+            layer.training = bool(mode)
+        return self
+
+    def eval(self):
+        """Put every layer in evaluation mode (Dropout becomes the identity); returns self."""
+        return self.train(False)
+
+    @contextlib.contextmanager
+    def mode(self, training):
+        """`with model.mode(False):` evaluation mode inside (True: training mode); afterwards
+        every layer has the mode it had before."""
+        before = [layer.training for layer in self.layers]
+        self.train(training)
+        try:
+            yield self
+        finally:
+            for layer, flag in zip(self.layers, before):
+                layer.training = flag
 
     def forward(self, x):
         """Run every layer in order. A shape error names the layer's index and both shapes.
@@ -70,16 +101,17 @@ class Sequential:
         return dout
 
     def predict(self, X, batch_size=256):
-        """Class labels (N,) for inputs X, in batches so memory stays bounded."""
+        """Class labels (N,) for inputs X, in batches so memory stays bounded (evaluation mode)."""
         return self.logits(X, batch_size).argmax(axis=1)
 
     def logits(self, X, batch_size=256):
-        """Raw outputs (N, K) for inputs X, in batches."""
+        """Raw outputs (N, K) for inputs X, in batches, in evaluation mode."""
         batch_size = check_int(batch_size, "batch_size", "Sequential.logits", minimum=1)
         if len(X) == 0:
             raise ShapeError(f"Sequential.logits: got an empty batch: X.shape={np.shape(X)}")
-        return np.concatenate([self.forward(X[i:i + batch_size])
-                               for i in range(0, len(X), batch_size)])
+        with self.mode(False):
+            return np.concatenate([self.forward(X[i:i + batch_size])
+                                   for i in range(0, len(X), batch_size)])
 
     def output_shapes(self, input_shape):
         """[(layer, output shape)] for an input of `input_shape`, without computing anything."""

@@ -11,6 +11,8 @@ that keep a run safe, which live in resilience.py:
   result is bit-identical to a run that never stopped.
 """
 
+import os
+
 import numpy as np
 
 from .layers.base import ShapeError, as_rng, check_float_array, check_int
@@ -62,6 +64,8 @@ def fit(model, X, y, epochs=10, batch_size=64, optimizer=None, transform=None,
     progress: a tqdm bar per epoch.
     checkpoint: path written after every epoch and on Ctrl-C; resume: path of a checkpoint to
     continue from (same data, batch_size, shuffle and optimiser class); `epochs` is the total.
+    The model trains in training mode and is validated in evaluation mode (model.train() /
+    .eval(), which only Dropout notices); afterwards every layer has the mode it had before.
     History keys: "loss", "acc" (per epoch, on the training batches) and, with validation data,
     "val_loss", "val_acc"; after Ctrl-C also "interrupted": True.
     """
@@ -71,16 +75,17 @@ def fit(model, X, y, epochs=10, batch_size=64, optimizer=None, transform=None,
     if validation_data is not None:
         validation_data = check_dataset(model, *validation_data, "fit(validation_data)")
     optimizer = optimizer if optimizer is not None else SGD(0.05, momentum=0.9)
+    check_resume(resume, checkpoint)
     rng, N = as_rng(rng), len(X)
     run = TrainingRun(model, optimizer, rng, N, batch_size, shuffle, epochs,   # where we stand
                       validation_data is not None, progress, checkpoint, resume)
-    with run.guard():                          # Ctrl-C: stop cleanly; NaN: name epoch and batch
+    with run.guard(), model.mode(True):        # Ctrl-C: stop cleanly; NaN: name epoch and batch
         while run.epoch < epochs:
             if run.order is None:                                  # a fresh epoch: shuffle
                 run.order = rng.permutation(N) if shuffle else np.arange(N)
             for b in run.batches_left():                           # all, or the rest on resume
                 idx = run.order[b * batch_size:(b + 1) * batch_size]
-                xb = X[idx] if transform is None else transform(X[idx], rng)
+                xb = X[idx] if transform is None else checked_transform(transform, X[idx], rng)
                 check_finite_input(xb, run.where)
                 loss, correct = train_step(model, xb, y[idx], optimizer, run.where, run.applied)
                 run.show(loss, correct / len(idx))
@@ -89,8 +94,40 @@ def fit(model, X, y, epochs=10, batch_size=64, optimizer=None, transform=None,
     return run.result()
 
 
+def check_resume(resume, checkpoint):
+    """fit(resume=PATH) needs an existing checkpoint file; say so before anything starts."""
+    if resume is None:
+        return
+    if not isinstance(resume, (str, os.PathLike)):
+        raise TypeError(f"fit: resume must be the path of a checkpoint (str or os.PathLike) or "
+                        f"None, got {resume!r}")
+    if not os.path.exists(resume):
+        hint = ("" if checkpoint is not None else
+                f"; fit(..., checkpoint={os.fspath(resume)!r}) writes one after every epoch")
+        raise FileNotFoundError(f"fit: resume={os.fspath(resume)!r}: no checkpoint at "
+                                f"{os.fspath(resume)!r} to continue from (to start from the "
+                                f"beginning, leave resume=None){hint}")
+
+
+def checked_transform(transform, xb, rng):
+    """transform(xb, rng), which must return a floating-point array shaped like xb."""
+    out = transform(xb, rng)
+    name = getattr(transform, "__name__", None) or repr(transform)
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"fit: transform {name} returned {type(out).__name__}"
+                        f"{' (no return statement?)' if out is None else ''}, expected an "
+                        f"array of shape {xb.shape} like the batch it was given")
+    if out.shape != xb.shape:
+        raise ShapeError(f"fit: transform {name} returned an array of shape {out.shape}, "
+                         f"expected the shape of the batch it was given, {xb.shape}")
+    if not np.issubdtype(out.dtype, np.floating):
+        raise TypeError(f"fit: transform {name} returned an array of dtype {out.dtype}, "
+                        f"expected floating point like the batch it was given ({xb.dtype})")
+    return out
+
+
 def evaluate(model, X, y, batch_size=256):
-    """(mean cross-entropy loss, accuracy) of the model on (X, y)."""
+    """(mean cross-entropy loss, accuracy) of the model on (X, y), in evaluation mode."""
     X, y = check_dataset(model, X, y, "evaluate")
     logits = model.logits(X, batch_size)
     loss, _ = softmax_cross_entropy(logits, y)
@@ -98,7 +135,7 @@ def evaluate(model, X, y, batch_size=256):
 
 
 def accuracy(model, X, y, batch_size=256):
-    """Fraction of examples whose predicted class equals the label."""
+    """Fraction of examples whose predicted class equals the label (evaluation mode)."""
     return evaluate(model, X, y, batch_size)[1]
 
 

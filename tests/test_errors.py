@@ -6,11 +6,13 @@ learner types and sees. Regenerate that page after changing a message:
     python tests/test_errors.py --write-doc
 """
 
+import functools
 import os
 import pathlib
 import re
 import sys
 import tempfile
+import warnings
 
 import numpy as np
 import pytest
@@ -133,7 +135,34 @@ CASES = [
     ("evaluate with batch_size 0", "evaluate(model, X, y, batch_size=0)", ValueError,
      r"Sequential.logits: batch_size must be an int >= 1"),
     ("resume from a missing checkpoint", "fit(model, X, y, resume='nothing.npz')",
-     FileNotFoundError, r"no checkpoint at 'nothing.npz'"),
+     FileNotFoundError, (r"fit: resume='nothing.npz': no checkpoint at 'nothing.npz' to continue "
+                        r"from.*leave resume=None.*checkpoint='nothing.npz'\) writes one")),
+    ("resume not a path", "fit(model, X, y, resume=True)", TypeError,
+     r"fit: resume must be the path of a checkpoint.*got True"),
+    ("a transform that returns nothing", "fit(model, X, y, transform=forgot_return)", TypeError,
+     (r"fit: transform forgot_return returned NoneType \(no return statement\?\), expected an "
+      r"array of shape \(16, 1, 8, 8\)")),
+    ("a transform that changes the shape", "fit(model, X, y, transform=crop)", ShapeError,
+     (r"fit: transform crop returned an array of shape \(16, 1, 6, 6\), expected the shape of "
+      r"the batch it was given, \(16, 1, 8, 8\)")),
+    ("a transform that returns integers",
+     "fit(model, X, y, transform=lambda xb, rng: (xb > 0.5).astype(np.uint8))", TypeError,
+     r"fit: transform <lambda> returned an array of dtype uint8, expected floating point"),
+    # --- your own layer, training mode, gradient checks
+    ("a layer without output_shape", "fit(Sequential([Flatten(), NoShape()]), X, y)",
+     NotImplementedError, (r"NoShape must implement output_shape\(self, input_shape\).*fit, "
+                           r"evaluate and Sequential.summary rely on it")),
+    ("a layer whose __init__ skips super().__init__()", "Sequential([Flatten(), NoInit()])",
+     TypeError, r"Sequential: item 1 \(NoInit\).*must call super\(\).__init__\(\)"),
+    ("Dropout p = 1", "Dropout(1.0)", ValueError, r"Dropout: p must be in \[0.*1\), got 1.0"),
+    ("Dropout p not a number", "Dropout('half')", TypeError,
+     r"Dropout: p must be a number, got 'half'"),
+    ("check_layer on Dropout in training mode", "check_layer(Dropout(0.5), x)", ValueError,
+     (r"check_layer: Dropout\(p=0.5\), in training mode: two forward passes.*different "
+      r"outputs.*layer.eval\(\)")),
+    ("check_model on a model with Dropout in training mode",
+     "check_model(Sequential([Flatten(), Dropout(0.2), Linear(64, 10)]), x, y[:2])", ValueError,
+     r"check_model: layer 1, Dropout\(p=0.2\), in training mode.*model.eval\(\)"),
     # --- optimisers
     ("lr <= 0", "SGD(lr=0)", ValueError, r"SGD: lr must be in \(0, inf\), got 0"),
     ("lr not a number", "Adam(lr='fast')", TypeError, r"Adam: lr must be a number.*'fast'"),
@@ -165,7 +194,46 @@ CASES = [
      r"no weights file at 'missing.npz'"),
     ("a weights file with NaN", "load_weights(model, 'nan.npz')", ValueError,
      r"'nan.npz' does not fit this model.*\['0.W'\] are not finite"),
+    ("a training checkpoint given to load_weights", "load_weights(model, 'run.npz')", ValueError,
+     (r"'run.npz' is a training checkpoint written by fit\(checkpoint=...\), not a weights "
+      r"file: call fit\(model, X, y, resume='run.npz'\)")),
+    ("save_weights with the arguments swapped", "save_weights('model.npz', model)", TypeError,
+     (r"save_weights\(model, path\): the arguments are swapped.*call "
+      r"save_weights\(model, 'model.npz'\)")),
+    ("load_weights with the arguments swapped", "load_weights('model.npz', model)", TypeError,
+     r"load_weights\(model, path\): the arguments are swapped"),
+    ("save_weights of something that is not a model", "save_weights(X, 'x.npz')", TypeError,
+     r"save_weights\(model, path\): model must be a Sequential.*got ndarray"),
+    ("a path that is not a string", "save_weights(model, 3)", TypeError,
+     r"save_weights\(model, path\): path must be a str or os.PathLike, got int"),
 ]
+
+
+def forgot_return(xb, rng):
+    """A transform without a return statement."""
+    xb = xb + rng.normal(0, 0.1, xb.shape)
+
+
+def crop(xb, rng):
+    """A transform that changes the image size."""
+    return xb[..., 1:-1, 1:-1]
+
+
+class NoShape(mc.Layer):
+    """A layer of your own without output_shape."""
+
+    def forward(self, x):
+        return x
+
+    def backward(self, dout):
+        return dout
+
+
+class NoInit(NoShape):
+    """A layer of your own whose __init__ forgets super().__init__()."""
+
+    def __init__(self):
+        self.scale = 2.0
 
 
 def make_model():
@@ -175,8 +243,10 @@ def make_model():
 
 def namespace(folder):
     """Names the cases use: np, every minicnn export, x (2, 1, 8, 8), X (16, 1, 8, 8), y (16,),
-    model, and in `folder`: model.npz, other.npz, truncated.npz, notes.txt, nan.npz."""
+    model, forgot_return, crop, NoShape, NoInit, and in `folder`: model.npz, other.npz,
+    truncated.npz, notes.txt, nan.npz, run.npz (a training checkpoint)."""
     ns = {"np": np, **{k: getattr(mc, k) for k in mc.__all__}}
+    ns.update(forgot_return=forgot_return, crop=crop, NoShape=NoShape, NoInit=NoInit)
     rng = np.random.default_rng(0)
     X = rng.random((16, 1, 8, 8)).astype(np.float32)
     ns.update(x=X[:2].copy(), X=X, y=np.arange(16) % 10, model=make_model())
@@ -191,7 +261,18 @@ def namespace(folder):
     bad = make_model().state_dict()
     bad["0.W"][0, 0, 0, 0] = np.nan
     mc.checkpoint.atomic_savez(folder / "nan.npz", bad)
+    (folder / "run.npz").write_bytes(checkpoint_bytes())
     return ns
+
+
+@functools.cache
+def checkpoint_bytes():
+    """A checkpoint of make_model after one epoch of fit on namespace's X, y (made once)."""
+    X = np.random.default_rng(0).random((16, 1, 8, 8)).astype(np.float32)
+    with tempfile.TemporaryDirectory() as folder:
+        path = pathlib.Path(folder) / "run.npz"
+        mc.fit(make_model(), X, np.arange(16) % 10, epochs=1, progress=False, checkpoint=path)
+        return path.read_bytes()
 
 
 def run_case(code, folder):
@@ -265,6 +346,38 @@ def test_a_bad_weights_file_changes_nothing(tmp_path, monkeypatch):
         assert all(np.array_equal(before[k], after[k]) for k in before)
 
 
+def test_float32_gradient_checks_warn_and_float64_ones_do_not():
+    """check_layer / check_model in float32 report 1e-3..1e-2 for a correct backward: warn."""
+    x = np.random.default_rng(0).standard_normal((2, 1, 6, 6))
+    with pytest.warns(mc.gradcheck.PrecisionWarning, match=r"Conv2D computes in reduced "
+                      r"precision \(W is float32, b is float32\).*layer.astype\(np.float64\)"):
+        errors = mc.check_layer(mc.Conv2D(1, 2, 3, rng=0), x, rng=0)
+    assert max(errors.values()) > 1e-4                  # what the warning is about
+    model = mc.Sequential([mc.Conv2D(1, 2, 3, rng=0), mc.ReLU(), mc.Flatten(),
+                           mc.Linear(32, 3, rng=0)])
+    with pytest.warns(mc.gradcheck.PrecisionWarning, match=r"check_model: Sequential.*0.W is "
+                      r"float32.*model.astype\(np.float64\).*<= 1e-6"):
+        mc.check_model(model, x, np.array([0, 2]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                  # float64: no warning, and it passes
+        assert max(mc.check_model(model.astype(np.float64), x.astype(np.float32),
+                                  np.array([0, 2])).values()) <= 1e-6
+
+
+def test_the_checkpoint_message_recipe_loads_its_weights(tmp_path, monkeypatch):
+    """load_weights on a checkpoint says fit(resume=..., epochs=0) loads it: it does."""
+    monkeypatch.chdir(tmp_path)
+    ns = namespace(".")
+    with pytest.raises(ValueError, match="with epochs=0 it only loads the weights"):
+        mc.load_weights(ns["model"], "run.npz")
+    trained = make_model()
+    mc.fit(trained, ns["X"], ns["y"], epochs=1, progress=False)        # what run.npz holds
+    model = make_model()
+    mc.fit(model, ns["X"], ns["y"], epochs=0, progress=False, resume="run.npz")
+    for (name, p, _), (_, q, _) in zip(model.param_items(), trained.param_items()):
+        np.testing.assert_array_equal(p, q, err_msg=name)
+
+
 def markdown():
     """The docs/errors.md page, made by running every case."""
     lines = ["# Errors: what minicnn says to bad input", "",
@@ -274,8 +387,11 @@ def markdown():
              ("Names in the code: `np`, every `minicnn` export, `x` (2, 1, 8, 8) and "
              "`X` (16, 1, 8, 8) float32 images, `y` (16,) labels 0-9, `model` = "
              "`Sequential([Conv2D(1, 4, 3, padding=1), ReLU(), MaxPool2D(2), Flatten(), "
-             "Linear(64, 10)])`, and files `other.npz` (weights of a wider network), "
-             "`truncated.npz`, `notes.txt`, `nan.npz`."), "",
+             "Linear(64, 10)])`, the transforms `forgot_return` (no return statement) and "
+             "`crop` (returns xb[..., 1:-1, 1:-1]), the layers of your own `NoShape` (forward "
+             "and backward only) and `NoInit` (its __init__ skips super().__init__()), and "
+             "files `other.npz` (weights of a wider network), `truncated.npz`, `notes.txt`, "
+             "`nan.npz`, `run.npz` (a checkpoint written by fit(checkpoint=...))."), "",
              f"{len(CASES)} kinds of bad input.", "",
              "| # | bad input | code | exception | message |", "|---|---|---|---|---|"]
     with tempfile.TemporaryDirectory() as folder:

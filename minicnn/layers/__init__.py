@@ -1,12 +1,14 @@
 """The lesson: every layer of a CNN written out by hand, forward and backward.
 
 `conv` (Conv2D, and the naive and fast functions behind it), `pool` (max, average and global
-pooling), `padding` (zero and circular), `linear` (Flatten, Linear, ReLU), all on the small
-`Layer` base class in `base`.
+pooling), `padding` (zero and circular), `linear` (Flatten, Linear, ReLU), `dropout` (Dropout,
+the one layer that acts differently in training and evaluation), all on the small `Layer` base
+class in `base`.
 """
 
 from .base import Layer, ShapeError
 from .conv import Conv2D, conv2d_fast, conv2d_fast_backward, conv2d_naive, conv2d_naive_backward
+from .dropout import Dropout
 from .linear import Flatten, Linear, ReLU
 from .pool import (
     AvgPool2D,
@@ -22,6 +24,7 @@ from .pool import (
 __all__ = [
     "AvgPool2D",
     "Conv2D",
+    "Dropout",
     "Flatten",
     "GlobalAvgPool2D",
     "GlobalMaxPool2D",

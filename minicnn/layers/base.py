@@ -1,10 +1,11 @@
 """The one piece of framework in minicnn: a tiny `Layer` base class and the argument rules.
 
-The layer contract (CS231n's), which every layer here follows and a layer of your own can too:
+The layer contract (CS231n's), which every layer here follows and a layer of your own can too
+(the README's "Write your own layer" walks through it):
 
     class Scale(Layer):
         def __init__(self, k):
-            super().__init__()                       # creates params, grads, cache
+            super().__init__()                       # creates params, grads, cache, training
             self.params["k"] = np.array(k, dtype=np.float32)
         def forward(self, x):                        # keep in self.cache what backward needs
             self.cache = x
@@ -12,7 +13,7 @@ The layer contract (CS231n's), which every layer here follows and a layer of you
         def backward(self, dout):                    # return dL/dx; fill grads[k] for params[k]
             self.grads["k"] = np.sum(dout * self.cache)
             return dout * self.params["k"]
-        def output_shape(self, input_shape):         # lets Sequential check a stack up front
+        def output_shape(self, input_shape):         # fit, evaluate and summary rely on it
             return input_shape
 
 There is no autograd and no hidden global state: backprop is written out, layer by layer.
@@ -112,15 +113,36 @@ def check_float_array(x, name, where):
 
 
 class Layer:
-    """Base class: `params` and `grads` share keys ("W", "b"); `cache` holds forward's leftovers."""
+    """Base class of every layer. Subclass it, call super().__init__(), then implement:
+
+    forward(x) -> out: keep in self.cache what backward needs;
+    backward(dout) -> dx: dout = dL/dout, shaped like out; return dL/dx, shaped like x, and set
+        self.grads[k] (shaped like self.params[k]) for every key k of self.params;
+    output_shape(input_shape) -> the shape forward returns (batch axis included): Sequential,
+        fit, evaluate and summary use it to check a stack before computing anything.
+    params: {name: array}, any names ("W", "b", "k", ...); the optimisers update every one.
+    training: True (the default) while training, False in evaluation mode; Sequential.train()
+        and .eval() set it, fit and evaluate too. Only layers that act differently (Dropout)
+        read it.
+    """
 
     def __init__(self):
         self.params = {}
         self.grads = {}
         self.cache = None
+        self.training = True
 
     def __call__(self, x):
         return self.forward(x)
+
+    def train(self, mode=True):
+        """Training mode (mode=False: evaluation mode); returns self."""
+        self.training = bool(mode)
+        return self
+
+    def eval(self):
+        """Evaluation mode: stochastic layers such as Dropout become deterministic; returns self."""
+        return self.train(False)
 
     def forward(self, x):
         raise NotImplementedError(f"{type(self).__name__} must implement forward(x) -> out, "
@@ -133,8 +155,10 @@ class Layer:
     def output_shape(self, input_shape):
         """Shape of forward's output for an input of `input_shape` (batch axis included)."""
         raise NotImplementedError(
-            f"{type(self).__name__} must implement output_shape(input_shape) -> the shape "
-            "forward returns for an input of that shape (batch axis included)")
+            f"{type(self).__name__} must implement output_shape(self, input_shape) -> the shape "
+            "forward returns for an input of that shape, batch axis included (fit, evaluate "
+            "and Sequential.summary rely on it; for a layer that keeps the shape, "
+            "return tuple(input_shape))")
 
     @property
     def name(self):
