@@ -18,7 +18,8 @@ are not multiples of 4 (the two stride-2 pools), the two limits of a global pool
 Training the three takes about 50 s on one core; the weights are then cached (--cache) and
 reloaded on the next run (--retrain to redo).
 
-Run: python demos/explore.py                         (a window with sliders)
+Run: python demos/explore.py                         (a window with sliders; without a
+                                                      display it prints the table, says so)
      python demos/explore.py --save docs/explorer.png --row 22 --col 22 --digit 3   (headless)
      python demos/explore.py --models a,b,c,d,e      (any of the corner experiment's models)
 """
@@ -53,6 +54,12 @@ from minicnn.measure import corner
 CANVAS = 32            # canvas side; 3 convs and 2 pools leave 64 maps of 8x8 = 4096 features
 CHANNELS_SHOWN = 4     # feature maps shown per conv layer
 HEAD_LAYERS = (Flatten, GlobalAvgPool2D, GlobalMaxPool2D)      # where a model's head begins
+NO_WINDOW = {"agg", "cairo", "pdf", "pgf", "ps", "svg", "template"}   # matplotlib file backends
+
+
+def can_open_window():
+    """False when matplotlib fell back to a file-only backend (no display or GUI toolkit)."""
+    return matplotlib.get_backend().lower() not in NO_WINDOW
 
 
 def make_models(seed, keys=("a", "c", "e")):
@@ -62,9 +69,16 @@ def make_models(seed, keys=("a", "c", "e")):
 
 def train_models(keys, X, y, seed=0, quick=False):
     """{key: model} trained as the corner experiment does: every digit at offsets 0..CORNER, 3
-    copies, 6 epochs (12 for the augmented d). quick: 1 copy, half the epochs."""
+    copies, 6 epochs (12 for the augmented d). quick: 1 copy, half the epochs. Prints progress."""
     Xc, yc = corner.place_in_corner(X, y, CANVAS, copies=1 if quick else 3, rng=seed)
-    return {key: corner.train(key, Xc, yc, quick=quick, rng=seed) for key in keys}
+    models = {}
+    for i, key in enumerate(keys, 1):
+        start = time.perf_counter()
+        print(f"  training model {key} ({corner.MODELS[key].description}), {i} of {len(keys)}, "
+              f"on {len(Xc)} corner canvases ...", end="", flush=True)
+        models[key] = corner.train(key, Xc, yc, quick=quick, rng=seed)
+        print(f" {time.perf_counter() - start:.1f} s", flush=True)
+    return models
 
 
 def load_or_train(X, y, seed=0, cache_dir=None, quick=False, retrain=False,
@@ -84,6 +98,8 @@ def load_or_train(X, y, seed=0, cache_dir=None, quick=False, retrain=False,
             return models, False
         except ValueError as e:                      # training below builds fresh models
             print(f"weight cache unusable, training again: {e}")
+    print(f"training the models {', '.join(keys)} (first use, or --retrain); their weights "
+          f"are then cached in {cache_dir} for the next run", flush=True)
     models = train_models(keys, X, y, seed, quick)
     os.makedirs(cache_dir, exist_ok=True)
     for key, model in models.items():
@@ -269,15 +285,23 @@ def main(argv=None):
     for pos, a in acc.items():
         print(f"{pos!s:>10}" + "".join(f"{a[k]:>26.3f}" for k in keys))
 
+    result = {"trained": trained, "accuracy": acc, "probs": None, "saved": save, "shown": False}
+    if not save and not can_open_window():
+        print(f"\nno window can open here: matplotlib's backend is {matplotlib.get_backend()!r} "
+              "(no display or GUI toolkit found). Save a frame instead:\n"
+              f"  python demos/explore.py --save explorer.png --row {args.row} --col {args.col} "
+              f"--digit {args.digit}")
+        return result
     fig, controls = build_explorer(models, X_te, y_te, CANVAS, args.row, args.col, args.digit)
-    probs = update(controls)
+    result["probs"] = update(controls)
     if save:
         save_png(fig, save)
-        plt.close(fig)
         print(f"saved {save}")
     else:
+        result["shown"] = True
         plt.show()
-    return {"trained": trained, "accuracy": acc, "probs": probs, "saved": save}
+    plt.close(fig)
+    return result
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """demos/explore.py, headless: the figure builds, sliders redraw it, weights are cached."""
 
 import io
+import re
 
 import numpy as np
 import pytest
@@ -31,9 +32,13 @@ def count_training(monkeypatch):
     return calls
 
 
-def test_weights_cached_after_first_training(digits, tmp_path, count_training):
+def test_weights_cached_after_first_training(digits, tmp_path, count_training, capsys):
     models, trained = small_training(digits, tmp_path)
     assert trained and len(count_training) == 1
+    printed = capsys.readouterr().out                                     # progress, per model
+    assert f"weights are then cached in {tmp_path}" in printed
+    for i, key in enumerate("ace", 1):
+        assert re.search(rf"training model {key} \(.*\), {i} of 3, .* \d+\.\d s\n", printed)
     assert len(list(tmp_path.glob("explorer-seed0-quick-*.npz"))) == 3     # a, c, e
     fresh = explore.make_models(0)
     assert not np.array_equal(models["a"].layers[0].params["W"],
@@ -139,3 +144,16 @@ def test_main_saves_a_frame_from_cached_weights(digits, tmp_path, count_training
         assert set(accs) == {"a", "c", "e"} and all(0 <= a <= 1 for a in accs.values())
     for name in ("a", "c", "e"):
         assert result["probs"][name].shape == (10,)
+
+
+def test_main_without_a_display_says_so_and_suggests_save(digits, tmp_path, capsys):
+    """Headless (the tests' Agg backend), main prints the table, then why no window opened."""
+    small_training(digits, tmp_path / "cache", keys=("a",))
+    capsys.readouterr()
+    result = explore.main(["--quick", "--cache", str(tmp_path / "cache"), "--row", "7",
+                           "--models", "a"])
+    printed = capsys.readouterr().out
+    assert result["shown"] is False and result["saved"] is None
+    assert "test accuracy" in printed and "loaded cached weights" in printed
+    assert "no window can open here: matplotlib's backend is 'agg'" in printed.lower()
+    assert "python demos/explore.py --save explorer.png --row 7 --col 0 --digit 3" in printed
