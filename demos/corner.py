@@ -2,18 +2,23 @@
 
 Every training digit sits in the top-left corner of a blank canvas (its top-left pixel at row and
 column 0..4). We then place ALL test digits at each position of a grid over the canvas and
-measure the accuracy there: an accuracy map. Five networks share one convolutional trunk:
+measure the accuracy there: an accuracy map. Six networks share one trunk architecture (each
+trains its own weights):
 
     a  flatten + Linear head, zero padding                 (reads each position separately)
     b  global average pooling + Linear, zero padding
     c  global max pooling + Linear, zero padding
     d  flatten + Linear, trained with a fresh random shift over the whole canvas every batch
     e  global max pooling + Linear, circular padding in every convolution
+    f  e with every MaxPool2D(2) replaced by a circular stride-1 max pool + PolyphaseDownsample2D(2)
 
 The trunk is translation-equivariant, so the features of a moved digit move with it. The flatten
 head gives every feature-map position its own weights and learns only the positions it was shown
 (a fails away from the corner); augmentation shows it every position (d); global pooling throws
-position away (b, c), exactly so once circular padding removes the border (e).
+position away (b, c); circular padding removes the border (e), but striding still makes e's
+answer depend on the pixel phase of the shift, which polyphase downsampling removes (f). A second
+figure slides a few digits pixel by pixel along a row: how jagged is each model's confidence?
+The printed summary is written from the numbers of the models that ran.
 
 The networks are the rows of the model table, MODELS in minicnn/measure/corner.py: edit the trunk
 or a row there (or add one) and rerun. The protocol (train in the corner, test on the grid) is
@@ -29,23 +34,17 @@ Run:  python demos/corner.py [--seed 0] [--out figures] [--quick] [--epochs N] [
       python demos/corner.py --dataset mnist --data-dir DIR [--download]
 """
 
+import textwrap
+
 import matplotlib.pyplot as plt
 import numpy as np
 from common import finish, parser, save_figure
 
 from minicnn.measure import corner
+from minicnn.measure.consistency import sliding_probability
 from minicnn.measure.positions import linear_weight_map
 
-INTERPRETATION = """
-a: the flatten head has separate weights for every feature-map position; the corner digits only
-   trained the weights of the top-left positions, so elsewhere it is near chance.
-d: the same network, shown every position by fresh random shifts, reads them all.
-b, c: global pooling discards where a feature fired, but the trunk is not exactly equivariant:
-   near the canvas border the zero padding changes the features (the network can tell where it
-   is), and 2x2 pooling only commutes with shifts by multiples of 4; so they fall in between.
-e: circular padding removes the border. This grid moves the digit by multiples of 4 (the
-   trunk's total stride), shifts under which the circular trunk is exactly equivariant, so the
-   global maximum is exactly invariant there; 1-3 pixel shifts are not on this grid."""
+SLIDE_ROW, SLIDE_DIGITS = 2, 6      # the jaggedness plot: 6 test digits slide along row 2
 
 
 def main(argv=None):
@@ -59,8 +58,9 @@ def main(argv=None):
     except ValueError as e:
         raise SystemExit(f"corner.py: error: {e}") from None
     S, image, grid = setup.canvas, setup.image, setup.grid
-    print(f"{args.dataset}: {len(setup.X)} training images ({image}x{image} digits) on a {S}x{S} "
-          f"canvas, positions 0..{corner.CORNER}; {len(setup.X_test)} test digits at each of "
+    print(f"{args.dataset}: {len(setup.X)} training images ({len(setup.X) // len(data[0])} copies "
+          f"of each of {len(data[0])} {image}x{image} digits, each at a random position 0.."
+          f"{corner.CORNER} of a {S}x{S} canvas); {len(setup.X_test)} test digits at each of "
           f"{len(grid)}x{len(grid)} grid positions {grid.tolist()}")
 
     # ---- train every model in the corner, test it on the grid ----------------------------------
@@ -73,53 +73,168 @@ def main(argv=None):
         print(f"  trained {key} ({model.description}) in {runs[key].seconds:.1f} s", flush=True)
     print("\n" + corner.table({f"{k} {corner.MODELS[k].description}": r.summary
                                for k, r in runs.items()}, setup))
-    print(INTERPRETATION)
 
-    maps = {key: r.map for key, r in runs.items()}
+    # ---- one digit at a time, sliding pixel by pixel along a row -------------------------------
+    digits = np.arange(min(SLIDE_DIGITS, len(setup.X_test)))
+    slides = {key: np.stack([sliding_probability(r.model, setup.X_test[i], setup.y_test[i], S,
+                                                 row=SLIDE_ROW) for i in digits])
+              for key, r in runs.items()}                                  # (digits, S - s + 1)
+    jagged = {key: float(np.abs(np.diff(p, axis=1)).mean()) for key, p in slides.items()}
+    print("\nmean change of P(true class) per one-pixel step along row "
+          f"{SLIDE_ROW}: " + ", ".join(f"{k} {v:.3f}" for k, v in jagged.items()))
+    summary = interpret(runs, setup, jagged)
+    print("\n" + "\n".join(textwrap.fill(line, 98, subsequent_indent="   ") for line in summary))
+
     weight_map = None
     if "a" in runs:       # a's Linear reads Flatten of the trunk's (C, h, w) feature maps
         net = runs["a"].model
         weight_map = linear_weight_map(net[-1].params["W"],
                                        corner.feature_shape(net.layers[:-2], S))       # (h, w)
-    fig = plot_maps(runs, weight_map, f"{args.dataset}: {image}x{image} images, {S}x{S} canvas")
+    what = f"{args.dataset}: {image}x{image} images, {S}x{S} canvas, seed {args.seed}"
     suffix = "" if args.dataset == "digits" else f"_{args.dataset}"
-    save_figure(fig, args, f"corner_maps{suffix}.png", dpi=90, bbox_inches="tight")
+    save_figure(plot_maps(runs, weight_map, what), args, f"corner_maps{suffix}.png", dpi=90)
+    save_figure(plot_slides(runs, slides, digits, what), args, f"corner_sliding{suffix}.png",
+                dpi=90)
     seconds = finish(args)
-    results = {key: dict(r.summary, seconds=r.seconds) for key, r in runs.items()}
-    return {"results": results, "maps": maps, "grid": grid, "image": image, "canvas": S,
-            "weight_map": weight_map, "figures": args.figures, "seconds": seconds}
+    results = {key: dict(r.summary, seconds=r.seconds, jaggedness=jagged[key])
+               for key, r in runs.items()}
+    return {"results": results, "maps": {key: r.map for key, r in runs.items()}, "grid": grid,
+            "image": image,
+            "canvas": S, "weight_map": weight_map, "slides": slides, "summary": summary,
+            "figures": args.figures, "seconds": seconds}
+
+
+def interpret(runs, setup, jagged):
+    """What came out, in sentences each chosen by the numbers of the models that ran."""
+    s = {key: r.summary for key, r in runs.items()}
+    chance, G = 1 / len(np.unique(setup.y_test)), len(setup.grid)
+    def pct(v):
+        return f"{100 * v:.1f}%"
+
+    lines = []
+    for key, r in s.items():
+        if r["trained"] < 2 * chance:
+            say = (f"{pct(r['trained'])} even where it trained (chance {pct(chance)}): it did not "
+                   f"learn the digits in this budget")
+        elif r["spread"] == 0:
+            say = f"the same accuracy, {pct(r['min'])}, at all {G}x{G} positions"
+        elif r["far"] < 2 * chance:
+            say = (f"{pct(r['trained'])} where it trained but {pct(r['far'])} in the far "
+                   f"quadrant (chance {pct(chance)}): it reads only the positions it was shown")
+        else:
+            say = (f"{pct(r['trained'])} where it trained, {pct(r['far'])} in the far quadrant, "
+                   f"between {pct(r['min'])} and {pct(r['max'])} over the map")
+        lines.append(f"{key}: {say}.")
+    if {"a", "d"} <= s.keys():
+        verb = "raises" if s["d"]["far"] > s["a"]["far"] else "does not raise"
+        lines.append(f"Shifting every training batch anywhere on the canvas (d) {verb} the flatten "
+                     f"head's far-quadrant accuracy: {pct(s['a']['far'])} -> {pct(s['d']['far'])}.")
+    if {"c", "e"} <= s.keys():
+        verb = "narrows" if s["e"]["spread"] < s["c"]["spread"] else "does not narrow"
+        lines.append(f"Circular padding instead of zeros (c -> e) {verb} the spread of the map: "
+                     f"{pct(s['c']['spread'])} -> {pct(s['e']['spread'])}.")
+    circular = [key for key in ("e", "f") if key in s]
+    if circular:
+        on = ("every shift between grid positions is a multiple of 4 pixels (the trunk's total "
+              "stride)" if np.all((setup.grid - setup.grid[0]) % 4 == 0)
+              else "the grid includes shifts that are not multiples of 4 (the trunk's stride)")
+        lines.append(f"On this grid {on}: " + ", ".join(
+            f"{key}'s map is " + ("flat" if s[key]["spread"] == 0 else
+                                  f"not flat (spread {pct(s[key]['spread'])})")
+            for key in circular) + ".")
+    order = sorted(s, key=lambda k: s[k]["fragility"])
+    lines.append("A one-pixel move changes the predicted class of " + ", ".join(
+        f"{pct(s[k]['fragility'])} ({k})" for k in order) + " of the test digits; the same class "
+        "at two random positions: " + ", ".join(f"{pct(s[k]['consistency'])} ({k})"
+                                                 for k in order) + ".")
+    smooth = min(jagged, key=jagged.get)
+    lines.append(f"Sliding a digit pixel by pixel, the probability of its class moves least "
+                 f"for {smooth} ({jagged[smooth]:.3f} per step) and most for "
+                 f"{max(jagged, key=jagged.get)} ({max(jagged.values()):.3f}).")
+    budgets = {(r["epochs"], r["lr"]) for r in s.values()}
+    if len(budgets) > 1:
+        lines.append("Training budgets differ (epochs and SGD rate are in the table): " + ", ".join(
+            f"{k} {r['epochs']} epochs at {r['lr']:g}" for k, r in s.items()) + ".")
+    return lines
 
 
 def plot_maps(runs, weight_map, what):
-    """The accuracy maps on one colour scale, and model a's weight map if there is one."""
+    """Example canvases, a's weight map, then every model's accuracy map on one colour scale."""
     keys = list(runs)
-    grid = runs[keys[0]].setup.grid
+    setup = runs[keys[0]].setup
+    grid = setup.grid
+    cols = max(len(keys), 3)
+    fig = plt.figure(figsize=(2.7 * cols + 1, 6.8), layout="constrained")
+    top, bottom = fig.subfigures(2, 1, height_ratios=[1, 1.05])
+    examples = top.subplots(1, 3)
+    show_examples(examples[:2], setup)
+    if weight_map is not None:
+        wm = examples[2].imshow(weight_map, cmap="magma", vmin=0)
+        examples[2].set_title("a: size of Linear's weights\nat each feature-map position",
+                              fontsize=9)
+        examples[2].set(xlabel="feature-map column", ylabel="feature-map row")
+        top.colorbar(wm, ax=examples[2], shrink=0.8, label="|W| over classes, channels")
+    else:
+        examples[2].axis("off")
+    axes = bottom.subplots(1, cols, squeeze=False)
     stride = grid[1] - grid[0] if len(grid) > 1 else 1
-    fig, axes = plt.subplots(1, len(keys) + (weight_map is not None),
-                             figsize=(2.6 * (len(keys) + 1) + 0.6, 3.2), squeeze=False)
-    axes = axes[0]
     # one cell per grid position, edges halfway between positions (the last step may be shorter)
     edges = np.concatenate([[grid[0] - stride / 2], (grid[:-1] + grid[1:]) / 2,
                             [grid[-1] + stride / 2]])
-    for ax, key in zip(axes, keys):
+    for ax, key in zip(axes[0], keys):
         im = ax.pcolormesh(edges, edges, 100 * runs[key].map, vmin=0, vmax=100, cmap="viridis")
         ax.set_aspect("equal")
         ax.invert_yaxis()                                        # row 0 at the top, as imshow
         ax.add_patch(plt.Rectangle((-0.5, -0.5), corner.CORNER + 1, corner.CORNER + 1,
                                    fill=False, edgecolor="red", linewidth=1.5))
-        ax.set_title(f"{key}: {runs[key].description}\nmin {100 * runs[key].summary['min']:.0f}%",
+        ax.set_title(f"{key}: {runs[key].description}\nmin {100 * runs[key].summary['min']:.1f}%",
                      fontsize=9)
-        ax.set_xlabel("digit column")
-    axes[0].set_ylabel("digit row")
-    fig.colorbar(im, ax=list(axes[:len(keys)]), shrink=0.8, label="test accuracy (%)")
-    if weight_map is not None:
-        ax = axes[-1]
-        wm = ax.imshow(weight_map, cmap="magma")
-        ax.set_title("a: |W| of Linear at each\nfeature-map position", fontsize=9)
-        ax.set_xlabel("feature column")
-        fig.colorbar(wm, ax=ax, shrink=0.8)
-    fig.suptitle(f"Trained with digits only in the red corner; accuracy with every test digit "
-                 f"placed at each position ({what})", fontsize=10)
+        ax.set_xlabel("digit column (px)")
+    for ax in axes[0, len(keys):]:
+        ax.axis("off")
+    axes[0, 0].set_ylabel("digit row (px)")
+    bottom.colorbar(im, ax=list(axes[0, :len(keys)]), shrink=0.8, label="test accuracy (%)")
+    fig.suptitle(textwrap.fill("Trained with digits only in the red corner; accuracy with every "
+                               f"test digit placed at each position ({what})", int(10 * (2.7 * cols + 1))),
+                 fontsize=10)
+    return fig
+
+
+def show_examples(axes, setup):
+    """A training canvas (digit in the corner) and a test canvas (digit in the far quadrant)."""
+    far = setup.far[0][1]
+    test = np.zeros(setup.X.shape[1:], setup.X.dtype)[0]                   # (S, S)
+    s = setup.image
+    test[far:far + s, far:far + s] = setup.X_test[0, 0]
+    titles = ("a training image: its digit\nlies in the dashed corner",
+              "a test image: every test digit\nat every grid position in turn")
+    for ax, img, title in zip(axes, (setup.X[0, 0], test), titles):
+        ax.imshow(img, cmap="gray_r", vmin=0, vmax=1)
+        ax.add_patch(plt.Rectangle((-0.5, -0.5), corner.CORNER + s, corner.CORNER + s, fill=False,
+                                   edgecolor="red", linewidth=1, linestyle="--"))
+        ax.set_title(title, fontsize=9)
+        ax.set(xlabel="canvas column (px)", ylabel="canvas row (px)")
+
+
+def plot_slides(runs, slides, digits, what):
+    """P(true class) as each of a few test digits slides one pixel at a time along a row."""
+    keys = list(runs)
+    fig, axes = plt.subplots(1, len(keys), figsize=(2.6 * len(keys) + 0.6, 3.2), sharey=True,
+                             squeeze=False, layout="constrained")
+    for ax, key in zip(axes[0], keys):
+        p = slides[key]                                                   # (digits, positions)
+        for curve in p:
+            ax.plot(curve, color="0.6", linewidth=0.8)
+        ax.plot(p.mean(axis=0), color="black", linewidth=1.8, label="mean")
+        ax.axvspan(-0.5, corner.CORNER + 0.5, color="red", alpha=0.12, label="trained columns")
+        ax.set_title(f"{key}: {runs[key].description}", fontsize=9)
+        ax.set_xlabel("digit column (px), one step = 1 px")
+        ax.set_ylim(-0.02, 1.02)
+    axes[0, 0].set_ylabel("P(true class)")
+    axes[0, 0].legend(fontsize=7, loc="lower left")
+    fig.suptitle(textwrap.fill(f"Jaggedness: {len(digits)} test digits (grey) slide along row "
+                               f"{SLIDE_ROW}, one pixel at a time; black = their mean ({what})",
+                               int(10 * (2.6 * len(keys) + 0.6))), fontsize=10)
     return fig
 
 
@@ -139,7 +254,7 @@ def parse_args(argv):
                    "blocks (28x28 -> 14x14 by default; 1 keeps them)")
     p.add_argument("--train-size", type=int, help="random subset of the IDX training images")
     p.add_argument("--test-size", type=int, help="random subset of the IDX test images")
-    p.add_argument("--models", default="a,b,c,d,e", help="comma-separated subset of "
+    p.add_argument("--models", default="a,b,c,d,e,f", help="comma-separated subset of "
                    f"{','.join(corner.MODELS)} (the rows of corner.MODELS)")
     p.add_argument("--canvas", type=int, default=None, help="canvas side, a multiple of 4 and at "
                    "least twice the image side (default 2 * image side + 16, rounded up)")

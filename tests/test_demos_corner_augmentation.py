@@ -11,7 +11,7 @@ def corner(tmp_path_factory):
 
 def test_corner_effects_point_the_right_way(corner):
     r = corner["results"]
-    assert set(r) == {"a", "b", "c", "d", "e"}
+    assert set(r) == {"a", "b", "c", "d", "e", "f"}
     # a: flatten head reads the corner it was trained on, not the far quadrant (chance 10%)
     assert r["a"]["trained"] > 0.5 and r["a"]["far"] < 0.2
     assert r["a"]["trained"] - r["a"]["far"] > 0.4
@@ -23,6 +23,14 @@ def test_corner_effects_point_the_right_way(corner):
     assert r["e"]["spread"] <= min(r["b"]["spread"], r["c"]["spread"])
     # b, c: global pooling with zero padding reads the far quadrant better than a
     assert r["b"]["far"] > r["a"]["far"] and r["c"]["far"] > r["a"]["far"]
+    # f: polyphase downsampling keeps the pixel phase: the same class wherever the digit is, and
+    # the same probabilities as a digit slides pixel by pixel; e (stride-2 pools) changes some
+    assert r["f"]["spread"] == 0 and r["f"]["consistency"] == 1 and r["f"]["fragility"] == 0
+    assert r["f"]["jaggedness"] < 1e-6 < r["e"]["jaggedness"]
+    assert r["e"]["fragility"] > 0 and r["e"]["consistency"] < 1
+    # the printed summary follows the numbers: "flat" only for maps whose spread is 0
+    flat = [line for line in corner["summary"] if "same accuracy" in line]
+    assert sorted(line[0] for line in flat) == sorted(k for k in r if r[k]["spread"] == 0)
     # a's fully connected weights are larger where the corner digits lit the features up
     wm = corner["weight_map"]
     assert wm[0, 0] > wm[-1, -1]
@@ -42,3 +50,33 @@ def test_augmentation_wider_shifts_read_more_positions(run_demo):
     assert r[shifts[-1]]["min"] > r[0]["min"] + 0.15
     assert r[shifts[-1]]["far"] > r[0]["far"] + 0.15
     assert all(p.exists() and p.stat().st_size > 10_000 for p in res["figures"])
+
+
+def test_corner_summary_is_written_from_the_numbers():
+    """The same code prints "flat" for a spread of 0, "not flat" and the spread otherwise, and
+    names the models in the order of their measured fragility."""
+    from types import SimpleNamespace
+
+    import numpy as np
+    from conftest import load_demo
+    demo = load_demo("corner")
+
+    def run(spread, fragility, trained=0.9):
+        summary = {"trained": trained, "far": trained - spread, "mean": trained,
+                   "min": trained - spread, "max": trained, "spread": spread, "epochs": 6,
+                   "consistency": 1 - fragility, "fragility": fragility, "lr": 0.03}
+        return SimpleNamespace(summary=summary)
+    stride1 = SimpleNamespace(grid=np.arange(0, 25), y_test=np.arange(10))
+    stride4 = SimpleNamespace(grid=np.arange(0, 25, 4), y_test=np.arange(10))
+    text = " ".join(demo.interpret({"e": run(0.05, 0.06), "f": run(0.0, 0.0)}, stride1,
+                                   {"e": 0.1, "f": 0.0}))
+    assert "e's map is not flat (spread 5.0%)" in text and "f's map is flat" in text
+    assert "not multiples of 4" in text and "0.0% (f), 6.0% (e)" in text
+    assert "moves least for f" in text and "Training budgets differ" not in text
+    text = " ".join(demo.interpret({"e": run(0.0, 0.03), "c": run(0.2, 0.01)}, stride4,
+                                   {"e": 0.2, "c": 0.1}))
+    assert "e's map is flat" in text and "is a multiple of 4" in text
+    assert "1.0% (c), 3.0% (e)" in text and "moves least for c" in text
+    assert "(c -> e) narrows the spread of the map: 20.0% -> 0.0%" in text
+    text = " ".join(demo.interpret({"a": run(0.0, 0.1, trained=0.12)}, stride4, {"a": 0.1}))
+    assert "did not learn" in text

@@ -30,6 +30,7 @@ from ..layers.base import as_rng, check_choice, check_int
 from ..model import Sequential
 from ..optim import SGD
 from ..train import fit
+from .consistency import consistency, one_pixel_fragility
 from .positions import accuracy_map, grid_offsets, place_in_region, summarize_map
 
 CORNER = 4      # training positions: rows and columns 0..CORNER of the canvas
@@ -230,12 +231,19 @@ def train(model, X, y, *, quick=False, epochs=None, lr=None, batch_size=32, rng=
     spec = as_model(model)
     S = X.shape[-1]
     net = spec.build(S, np.random.default_rng(rng))
-    if epochs is None:
-        epochs = spec.epochs // 2 if quick else spec.epochs
+    epochs, lr = recipe(spec, quick, epochs, lr)
     fit(net, X, y, epochs=epochs, batch_size=batch_size, rng=rng, progress=False,
-        optimizer=SGD(spec.lr if lr is None else lr, momentum=0.9),
+        optimizer=SGD(lr, momentum=0.9),
         transform=RandomShift(S, keep_inside=True) if spec.augment else None)
     return net
+
+
+def recipe(model, quick=False, epochs=None, lr=None):
+    """(epochs, learning rate) that `train` uses: the given ones, else the model's own."""
+    spec = as_model(model)
+    if epochs is None:
+        epochs = spec.epochs // 2 if quick else spec.epochs
+    return epochs, spec.lr if lr is None else lr
 
 
 @dataclass(eq=False)
@@ -244,7 +252,8 @@ class Result:
 
     description: str
     map: np.ndarray        # (G, G): accuracy with every test digit at (grid[i], grid[j])
-    summary: dict          # "trained", "far": mean accuracy there; "mean", "min", "max", "spread"
+    summary: dict          # "trained", "far": mean accuracy there; "mean", "min", "max", "spread";
+                           # "consistency", "fragility" (see run); "epochs", "lr" it trained with
     model: Sequential      # the trained network
     setup: Setup
     seconds: float         # training and testing
@@ -265,6 +274,9 @@ def run(model, setup=None, *, quick=False, epochs=None, lr=None, batch_size=32, 
     model: a key of MODELS ("a".."f"), a CornerModel, or a builder build(canvas, rng) ->
     Sequential for inputs (N, 1, canvas, canvas), trained like model a (lr 0.03, 6 epochs).
     setup: from prepare() (default prepare(quick=quick, rng=rng): the 8x8 digits).
+    Besides the map, the summary holds Zhang's consistency (the same class at two random canvas
+    positions) and the one-pixel fragility (the class changes under a one-pixel move) over the
+    test digits, at positions drawn with `rng`: the same positions for every model.
     """
     spec = as_model(model)
     setup = prepare(quick=quick, rng=rng) if setup is None else setup
@@ -273,6 +285,9 @@ def run(model, setup=None, *, quick=False, epochs=None, lr=None, batch_size=32, 
                 batch_size=batch_size, rng=rng)
     acc = accuracy_map(net, setup.X_test, setup.y_test, setup.canvas, setup.grid)   # (G, G)
     summary = summarize_map(acc, setup.grid, setup.trained, setup.far)
+    summary.update(consistency=consistency(net, setup.X_test, setup.canvas, rng=rng),
+                   fragility=one_pixel_fragility(net, setup.X_test, setup.canvas, rng=rng))
+    summary.update(zip(("epochs", "lr"), recipe(spec, quick, epochs, lr)))
     return Result(spec.description, acc, summary, net, setup, time.time() - start)
 
 
@@ -282,7 +297,14 @@ def table(summaries, setup):
     chance = 100 / len(np.unique(setup.y_test))
     lines = [(f"accuracy (%) on the test digits; trained region = positions 0..{CORNER}, far "
               f"quadrant = positions {S // 2}..{S - s} (chance = {chance:.0f}%)"),
-             f"{'model':<26}{'trained':>8}{'far':>8}{'mean':>8}{'min':>8}{'max-min':>9}"]
-    lines += [f"{label:<26}{100 * r['trained']:8.1f}{100 * r['far']:8.1f}{100 * r['mean']:8.1f}"
-              f"{100 * r['min']:8.1f}{100 * r['spread']:9.1f}" for label, r in summaries.items()]
+             (f"{'model':<26}{'trained':>8}{'far':>8}{'mean':>8}{'min':>8}{'max-min':>9}"
+              f"{'consist.':>9}{'1px chg':>8}{'epochs':>7}{'lr':>6}")]
+    for label, r in summaries.items():
+        line = "".join(f"{100 * r[k]:{w}.1f}" for k, w in (("trained", 8), ("far", 8),
+                       ("mean", 8), ("min", 8), ("spread", 9), ("consistency", 9),
+                       ("fragility", 8)) if k in r)
+        extra = f"{r['epochs']:7d}{r['lr']:6.2g}" if "epochs" in r else ""
+        lines.append(f"{label:<26}{line}{extra}")
+    lines.append("consist. = % of test digits given the same class at two random canvas positions;"
+                 "\n1px chg = % of test digits whose class changes when moved by one pixel")
     return "\n".join(lines)
