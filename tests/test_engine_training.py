@@ -1,0 +1,305 @@
+"""What fit, evaluate, the loss and the optimisers promise, pinned value by value.
+
+Small models and a few examples each: these tests check bookkeeping (history values, which
+examples a batch holds, defaults, argument checks), not learning, which test_training.py shows.
+"""
+
+import numpy as np
+import pytest
+
+import minicnn as mc
+from minicnn.losses import check_labels
+from minicnn.train import train_step
+
+
+def make_data(n=10, seed=0, classes=3):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((n, 1, 2, 2)).astype(np.float64), rng.integers(0, classes, n)
+
+
+def make_model(seed=0):
+    return mc.Sequential([mc.Flatten(), mc.Linear(4, 3, rng=seed, dtype=np.float64)])
+
+
+# --- fit's history --------------------------------------------------------------------------
+def test_history_holds_example_weighted_means_of_the_batches_and_the_validation_values():
+    X, y = make_data(10)
+    X_val, y_val = make_data(5, seed=1)
+    kw = {"epochs": 2, "batch_size": 4, "rng": 3, "progress": False}
+    history = mc.fit(make_model(), X, y, optimizer=mc.SGD(0.1), validation_data=(X_val, y_val),
+                     **kw)
+    # the same run by hand: shuffle, then for each batch (4, 4, 2 examples) measure, then step
+    model, opt, rng = make_model(), mc.SGD(0.1), np.random.default_rng(3)
+    expected = {"loss": [], "acc": [], "val_loss": [], "val_acc": []}
+    for _ in range(2):
+        order, total, correct = rng.permutation(10), 0.0, 0
+        for start in range(0, 10, 4):
+            idx = order[start:start + 4]
+            logits = model.forward(X[idx])
+            total += mc.softmax_cross_entropy(logits, y[idx])[0] * len(idx)
+            correct += int((logits.argmax(axis=1) == y[idx]).sum())
+            train_step(model, X[idx], y[idx], opt)
+        expected["loss"].append(total / 10)
+        expected["acc"].append(correct / 10)
+        logits = model.forward(X_val)
+        expected["val_loss"].append(mc.softmax_cross_entropy(logits, y_val)[0])
+        expected["val_acc"].append(float((logits.argmax(axis=1) == y_val).mean()))
+    assert history.keys() == expected.keys()
+    for key, values in expected.items():
+        assert len(history[key]) == 2                         # one value per epoch, no more
+        np.testing.assert_allclose(history[key], values, rtol=1e-12)
+
+
+def test_train_step_returns_the_loss_before_the_step_and_the_number_correct():
+    X, y = make_data(6)
+    model = make_model()
+    logits = model.forward(X)
+    loss, correct = train_step(model, X, y, mc.SGD(0.1))
+    assert loss == mc.softmax_cross_entropy(logits, y)[0]
+    assert correct == int((logits.argmax(axis=1) == y).sum())
+
+
+def batches_seen(n, batch_size, epochs, shuffle):
+    """The example ids in every batch fit builds (pixel values carry each example's id)."""
+    X = np.repeat(np.arange(n, dtype=np.float64), 4).reshape(n, 1, 2, 2)
+    seen = []
+
+    def record(x, rng):
+        seen.append(x[:, 0, 0, 0].astype(int).tolist())
+        return x
+    mc.fit(make_model(), X, np.zeros(n, dtype=int), epochs=epochs, batch_size=batch_size,
+           shuffle=shuffle, transform=record, optimizer=mc.SGD(1e-6), progress=False)
+    return seen
+
+
+def test_every_example_is_used_exactly_once_per_epoch():
+    seen = batches_seen(10, 4, 2, shuffle=True)
+    assert [len(b) for b in seen] == [4, 4, 2, 4, 4, 2]
+    epochs = [[i for b in seen[:3] for i in b], [i for b in seen[3:] for i in b]]
+    assert all(sorted(e) == list(range(10)) for e in epochs)
+    assert epochs[0] != epochs[1]                              # a new order every epoch
+    assert batches_seen(5, 2, 1, shuffle=False) == [[0, 1], [2, 3], [4]]
+
+
+def test_a_batch_size_larger_than_the_data_gives_one_batch_per_epoch():
+    assert batches_seen(3, 64, 2, shuffle=False) == [[0, 1, 2], [0, 1, 2]]
+
+
+def test_zero_epochs_trains_nothing():
+    X, y = make_data()
+    model = make_model()
+    before = model.state_dict()
+    assert mc.fit(model, X, y, epochs=0, progress=False) == {"loss": [], "acc": []}
+    assert all(np.array_equal(before[k], v) for k, v in model.state_dict().items())
+
+
+def test_fit_default_optimiser_is_sgd_005_with_momentum_09():
+    X, y = make_data()
+    a, b = make_model(), make_model()
+    mc.fit(a, X, y, epochs=2, batch_size=4, progress=False)
+    mc.fit(b, X, y, epochs=2, batch_size=4, optimizer=mc.SGD(0.05, momentum=0.9),
+           progress=False)
+    assert all(np.array_equal(a.state_dict()[k], v) for k, v in b.state_dict().items())
+
+
+def test_fit_trains_in_training_mode_validates_in_evaluation_mode_and_restores_the_mode():
+    seen = []
+
+    class Spy(mc.Layer):
+        def output_shape(self, input_shape):
+            return tuple(input_shape)
+
+        def forward(self, x):
+            seen.append(self.training)
+            return self._remember(x)
+
+        def backward(self, dout):
+            return dout
+    X, y = make_data(4)
+    model = mc.Sequential([Spy(), *make_model()]).eval()
+    mc.fit(model, X, y, epochs=1, batch_size=4, validation_data=(X, y), progress=False)
+    assert seen == [True, False]
+    assert [layer.training for layer in model] == [False, False, False]
+
+
+# --- evaluate, accuracy, datasets -------------------------------------------------------------
+def test_evaluate_is_the_mean_loss_and_accuracy_over_batches_of_any_size():
+    X, y = make_data(7)
+    model = make_model()
+    logits = model.forward(X)
+    loss = mc.softmax_cross_entropy(logits, y)[0]
+    acc = float((logits.argmax(axis=1) == y).mean())
+    for batch_size in (1, 3, 7, 256):
+        got = mc.evaluate(model, X, y, batch_size=batch_size)
+        assert got[0] == pytest.approx(loss, rel=1e-12) and got[1] == acc
+        assert mc.accuracy(model, X, y, batch_size=batch_size) == acc
+
+
+def test_integral_float_labels_are_accepted_and_fractional_ones_rejected():
+    X, y = make_data(6)
+    model = make_model()
+    logits = model.forward(X)
+    as_float = y.astype(np.float64)
+    assert mc.softmax_cross_entropy(logits, as_float)[0] == mc.softmax_cross_entropy(logits, y)[0]
+    assert mc.evaluate(model, X, as_float) == mc.evaluate(model, X, y)
+    assert check_labels(as_float, 6, 3, "t").dtype == np.int64
+    with pytest.raises(TypeError, match="labels y must be integers, got dtype float64"):
+        mc.softmax_cross_entropy(logits, as_float + 0.5)
+    with pytest.raises(TypeError, match="integers"):
+        mc.fit(model, X, as_float + 0.25, progress=False)
+
+
+@pytest.mark.parametrize("y, ok", [([0, 2], True), ([-1, 0], False), ([0, 3], False)])
+def test_labels_must_lie_in_0_to_k_minus_1(y, ok):
+    logits = np.zeros((2, 3))
+    if ok:
+        assert np.array_equal(check_labels(np.array(y), 2, 3, "t"), y)
+    else:
+        with pytest.raises(ValueError, match=r"must be in \[0, 2\] for 3 classes"):
+            mc.softmax_cross_entropy(logits, np.array(y))
+
+
+def test_labels_of_the_wrong_shape_are_a_shape_error():
+    with pytest.raises(mc.ShapeError, match=r"shape \(2,\)"):
+        check_labels(np.zeros((2, 1), dtype=int), 2, 3, "t")
+    with pytest.raises(mc.ShapeError):
+        check_labels(np.zeros(3, dtype=int), 2, 3, "t")
+
+
+def test_dataset_checks_name_the_problem():
+    X, y = make_data(4)
+    model = make_model()
+    with pytest.raises(mc.ShapeError, match="different lengths: len.X.=4, len.y.=3"):
+        mc.evaluate(model, X, y[:3])
+    with pytest.raises(mc.ShapeError, match="at least one example"):
+        mc.evaluate(model, X[:0], y[:0])
+    with pytest.raises(mc.ShapeError, match="at least one example"):
+        mc.evaluate(model, X[0, 0, 0], y[:1])                  # 1-d X
+    bad = X.copy()
+    bad[2, 0, 1, 1] = np.nan
+    with pytest.raises(ValueError, match="in 1 example, first at index 2"):
+        mc.fit(model, bad, y, progress=False)
+    with pytest.raises(mc.ShapeError, match="must output .N, K. logits"):
+        mc.evaluate(mc.Sequential([mc.ReLU()]), X, y)
+
+
+def test_a_transform_must_return_a_float_array_shaped_like_its_batch():
+    X, y = make_data(4)
+    for transform, exc, pattern in [(lambda x, rng: None, TypeError, "no return statement"),
+                                    (lambda x, rng: list(x), TypeError, "returned list"),
+                                    (lambda x, rng: x[:, :, :1], mc.ShapeError, "shape"),
+                                    (lambda x, rng: x.astype(int), TypeError, "dtype int")]:
+        with pytest.raises(exc, match=pattern):
+            mc.fit(make_model(), X, y, transform=transform, progress=False)
+
+
+def test_resume_must_be_an_existing_path():
+    X, y = make_data(4)
+    with pytest.raises(TypeError, match="resume must be the path"):
+        mc.fit(make_model(), X, y, resume=3, progress=False)
+    with pytest.raises(FileNotFoundError, match="no checkpoint at 'nothing.npz'"):
+        mc.fit(make_model(), X, y, resume="nothing.npz", progress=False)
+
+
+# --- softmax and the loss -------------------------------------------------------------------
+def test_softmax_rows_sum_to_one_and_match_the_direct_formula_on_a_square_input():
+    logits = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 5.0], [-1.0, 4.0, 2.0]])   # square: (N, N)
+    direct = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(mc.softmax(logits), direct, rtol=1e-12)
+    np.testing.assert_allclose(mc.softmax(logits[:2]).sum(axis=1), 1.0)
+
+
+def test_softmax_and_the_loss_are_stable_for_huge_logits():
+    logits = np.array([[1000.0, 0.0, -1000.0], [0.0, 1000.0, 999.0]])
+    with np.errstate(over="raise", invalid="raise", divide="raise"):    # underflow is fine
+        p = mc.softmax(logits)
+        loss, dlogits = mc.softmax_cross_entropy(logits, np.array([0, 2]))
+    np.testing.assert_allclose(p, [[1, 0, 0], [0, 1 / (1 + np.e**-1), 1 / (1 + np.e)]])
+    assert loss == pytest.approx((0 + 1 + np.log1p(np.e**-1)) / 2)
+    np.testing.assert_allclose(dlogits, (p - [[1, 0, 0], [0, 0, 1]]) / 2)
+
+
+def test_a_single_example_loss_is_its_negative_log_probability_and_an_empty_batch_is_refused():
+    logits = np.array([[0.0, np.log(3.0)]])                    # p = (1/4, 3/4)
+    loss, dlogits = mc.softmax_cross_entropy(logits, np.array([0]))
+    assert loss == pytest.approx(np.log(4.0))
+    np.testing.assert_allclose(dlogits, [[0.25 - 1, 0.75]])
+    with pytest.raises(mc.ShapeError, match="N >= 1"):
+        mc.softmax_cross_entropy(np.zeros((0, 3)), np.zeros(0, dtype=int))
+    with pytest.raises(mc.ShapeError, match="shape .N, K."):
+        mc.softmax_cross_entropy(np.zeros(3), np.zeros(1, dtype=int))
+
+
+def test_fit_on_a_single_example():
+    X, y = make_data(1)
+    history = mc.fit(make_model(), X, y, epochs=1, progress=False)
+    assert len(history["loss"]) == 1 and history["acc"][0] in (0.0, 1.0)
+
+
+# --- optimisers -------------------------------------------------------------------------------
+def test_default_hyperparameters():
+    sgd, adam = mc.SGD(), mc.Adam()
+    assert (sgd.lr, sgd.momentum, sgd.weight_decay) == (0.01, 0.0, 0.0)
+    assert (adam.lr, adam.betas, adam.eps, adam.weight_decay) == (1e-3, (0.9, 0.999), 1e-8, 0.0)
+
+
+class One(mc.Layer):
+    """A layer holding one parameter vector, with a gradient we choose."""
+
+    def __init__(self, p, g):
+        super().__init__()
+        self.params["W"] = np.array(p, dtype=np.float64)
+        self.grads["W"] = np.array(g, dtype=np.float64)
+
+
+def test_adam_with_weight_decay_matches_two_hand_computed_steps():
+    p, g = np.array([1.0, -2.0]), np.array([0.5, 0.25])
+    lr, (b1, b2), eps, wd = 0.1, (0.8, 0.9), 1e-3, 0.5
+    model = mc.Sequential([One(p, g)])
+    opt = mc.Adam(lr, betas=(b1, b2), eps=eps, weight_decay=wd)
+    m = v = np.zeros(2)
+    for t in (1, 2):
+        gt = g + wd * p                                        # L2 term added to the gradient
+        m, v = b1 * m + (1 - b1) * gt, b2 * v + (1 - b2) * gt**2
+        p = p - lr * (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + eps)
+        opt.step(model)
+        np.testing.assert_allclose(model[0].params["W"], p, rtol=1e-12)
+    assert int(opt.state["t"]) == 2 and opt.state["0.W.m"].shape == (2,)
+
+
+def test_sgd_without_momentum_keeps_no_state_and_weight_decay_pulls_towards_zero():
+    model = mc.Sequential([One([2.0, -4.0], [0.0, 0.0])])
+    opt = mc.SGD(0.1, weight_decay=0.5)
+    opt.step(model)
+    np.testing.assert_allclose(model[0].params["W"], [1.9, -3.8])
+    assert opt.state == {}
+
+
+def test_a_step_needs_a_gradient():
+    layer = One([1.0], [0.0])
+    del layer.grads["W"]
+    with pytest.raises(RuntimeError, match="parameter 0.W has no gradient"):
+        mc.Adam().step(mc.Sequential([layer]))
+
+
+@pytest.mark.parametrize("make, exc, pattern", [
+    (lambda: mc.Adam(betas=0.9), TypeError, "betas must be a pair"),
+    (lambda: mc.Adam(betas=(0.9, 0.99, 0.9)), TypeError, "betas must be a pair"),
+    (lambda: mc.Adam(betas=(1.0, 0.99)), ValueError, r"betas\[0\] must be in \[0, 1\)"),
+    (lambda: mc.Adam(betas=(0.9, -0.1)), ValueError, r"betas\[1\]"),
+    (lambda: mc.Adam(eps=0.0), ValueError, r"eps must be in \(0, inf\)"),
+    (lambda: mc.Adam(weight_decay=-1.0), ValueError, r"weight_decay must be in \[0, inf\)"),
+    (lambda: mc.Adam(lr=0.0), ValueError, r"lr must be in \(0, inf\)"),
+    (lambda: mc.Adam(lr=np.inf), ValueError, "lr"),
+    (lambda: mc.SGD(momentum=1.0), ValueError, r"momentum must be in \[0, 1\)"),
+    (lambda: mc.SGD(weight_decay=np.inf), ValueError, "weight_decay"),
+    (lambda: mc.SGD(momentum=-0.5), ValueError, "momentum"),
+])
+def test_optimiser_arguments_are_checked(make, exc, pattern):
+    with pytest.raises(exc, match=pattern):
+        make()
+
+
+def test_optimiser_edge_values_are_accepted():
+    assert mc.Adam(betas=[0.0, 0.0], weight_decay=0.0).betas == (0.0, 0.0)
+    assert mc.SGD(momentum=0.0).momentum == 0.0
