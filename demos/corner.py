@@ -38,7 +38,7 @@ import textwrap
 
 import matplotlib.pyplot as plt
 import numpy as np
-from common import finish, parser, save_figure
+from common import finish, parser, run_jobs, save_figure
 
 from minicnn.measure import corner
 from minicnn.measure.consistency import sliding_probability
@@ -64,13 +64,13 @@ def main(argv=None):
           f"{len(grid)}x{len(grid)} grid positions {grid.tolist()}")
 
     # ---- train every model in the corner, test it on the grid ----------------------------------
-    runs = {}
-    for key in args.models.split(","):
-        model = corner.MODELS[key]
-        epochs = args.aug_epochs if model.augment else args.epochs        # None: the model's own
-        runs[key] = corner.run(model, setup, quick=args.quick, epochs=epochs, lr=args.lr,
-                               batch_size=args.batch_size, rng=args.seed)
-        print(f"  trained {key} ({model.description}) in {runs[key].seconds:.1f} s", flush=True)
+    tasks = {}
+    for key in args.models.split(","):              # the models train independently: in parallel
+        epochs = args.aug_epochs if corner.MODELS[key].augment else args.epochs   # None: its own
+        tasks[key] = (corner.run, (key, setup), {"quick": args.quick, "epochs": epochs,
+                      "lr": args.lr, "batch_size": args.batch_size, "rng": args.seed})
+    runs = run_jobs(tasks, args.jobs, done=lambda key, r: print(
+        f"  trained {key} ({r.description}) in {r.seconds:.1f} s", flush=True))
     print("\n" + corner.table({f"{k} {corner.MODELS[k].description}": r.summary
                                for k, r in runs.items()}, setup))
 
@@ -268,7 +268,10 @@ def parse_args(argv):
                    "(default 4; 8 with --quick)")
     p.add_argument("--lr", type=float, default=None, help="SGD learning rate for every model "
                    "(default: the per-model rate in MODELS; momentum 0.9)")
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--batch-size", type=int, default=32, help="training batch size (default 32)")
+    p.add_argument("--jobs", type=int, default=None, help="models trained at once, each in its "
+                   "own process with one BLAS thread (default: one per core; 1 = one after "
+                   "another); the results are the same")
     args = p.parse(argv)
     bad = set(args.models.split(",")) - set(corner.MODELS)
     if bad:
