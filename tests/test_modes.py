@@ -178,6 +178,7 @@ def test_a_layer_without_output_shape_says_what_to_implement():
 
     model = mc.Sequential([mc.Flatten(), Twice(), mc.Linear(64, 10)])
     assert model.forward(np.zeros((2, 1, 8, 8), np.float32)).shape == (2, 10)  # forward works
+    assert repr(Twice()) == "Twice()"                    # not <...Twice object at 0x7f...>
     for call in (lambda: model.summary((1, 1, 8, 8)),
                  lambda: mc.evaluate(model, np.zeros((2, 1, 8, 8), np.float32), [0, 1])):
         with pytest.raises(NotImplementedError, match=r"Twice must implement output_shape"):

@@ -135,6 +135,10 @@ class Layer:
     def __call__(self, x):
         return self.forward(x)
 
+    def __repr__(self):
+        """How summary() and error messages name the layer; override it to show arguments."""
+        return f"{type(self).__name__}()"
+
     def train(self, mode=True):
         """Training mode (mode=False: evaluation mode); returns self."""
         self.training = bool(mode)
