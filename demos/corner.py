@@ -166,7 +166,9 @@ def plot_maps(runs, weight_map, what):
     cols = max(len(keys), 3)
     fig = plt.figure(figsize=(2.7 * cols + 1, 6.8), layout="constrained")
     top, bottom = fig.subfigures(2, 1, height_ratios=[1, 1.05])
-    examples = top.subplots(1, 3)
+    examples = top.subplots(1, cols)                  # columns aligned with the maps below
+    for ax in examples[3:]:
+        ax.axis("off")
     show_examples(examples[:2], setup)
     if weight_map is not None:
         wm = examples[2].imshow(weight_map, cmap="magma", vmin=0)
