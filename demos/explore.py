@@ -2,7 +2,8 @@
 
 The models are the corner experiment's (minicnn.measure.corner.MODELS), trained the same way:
 the 8x8 digits only in the top-left corner of a 32x32 canvas (offsets 0..4, the dashed box),
-3 copies of each training digit, SGD with momentum, 6 epochs. By default three of them, one trunk each:
+3 copies of each training digit, SGD with momentum, 6 epochs. By default three of them, one trunk
+each:
 
     a  trunk + Flatten + Linear(4096, 10)      one weight per (channel, position)
     c  trunk + GlobalMaxPool2D + Linear(64, 10), zero padding

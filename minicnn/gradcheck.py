@@ -92,6 +92,9 @@ def check_layer(layer, x, h=1e-6, rng=None):
     gives <= 1e-6 for every entry. Warns (PrecisionWarning) if the layer computes in float32.
     """
     check_number(h, "h", "check_layer", low=0, low_open=True)
+    if not all(hasattr(layer, a) for a in ("params", "grads")):
+        raise TypeError(f"check_layer: {type(layer).__name__} has no self.params or self.grads: "
+                        "its __init__ must call super().__init__() before anything else")
     x = np.array(x, dtype=np.float64)
     out = layer.forward(x)
     check_deterministic("check_layer", "layer", [layer], x)
@@ -107,7 +110,14 @@ def check_layer(layer, x, h=1e-6, rng=None):
     if missing:
         raise RuntimeError(f"check_layer: {layer!r}.backward did not fill grads{missing} "
                            "(backward must set self.grads[k] for every self.params[k])")
-    analytic = {"x": dx} | {k: layer.grads[k].copy() for k in layer.params}
+    wrong = [f"grads[{k!r}] {np.shape(layer.grads[k])}, params[{k!r}] {np.shape(p)}"
+             for k, p in layer.params.items() if np.shape(layer.grads[k]) != np.shape(p)]
+    if wrong or np.shape(dx) != x.shape:
+        wrong += [] if np.shape(dx) == x.shape else [f"dx {np.shape(dx)}, x {x.shape}"]
+        raise RuntimeError(f"check_layer: {layer!r}.backward gave gradients of the wrong shape: "
+                           f"{'; '.join(wrong)} (each must have the shape of what it is the "
+                           "gradient of)")
+    analytic = {"x": dx} | {k: np.array(layer.grads[k], copy=True) for k in layer.params}
     numeric = {"x": numerical_gradient(loss, x, h)}
     numeric |= {k: numerical_gradient(loss, p, h) for k, p in layer.params.items()}
     return {k: rel_error(analytic[k], numeric[k]) for k in analytic}

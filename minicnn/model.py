@@ -92,12 +92,25 @@ class Sequential:
                 raise ShapeError(f"Sequential layer {i} ({layer!r}) could not take the output "
                                  f"of the layer before it, shape {getattr(x, 'shape', None)}: "
                                  f"{e}") from None
+            _check_returned(i, layer, x, "forward")
         return x
 
     def backward(self, dout):
-        """Backprop through the layers in reverse; returns dL/dx of the network's input."""
-        for layer in reversed(self.layers):
+        """Backprop through the layers in reverse; returns dL/dx of the network's input.
+
+        Every layer must return an array and set grads[k], shaped like params[k], for every k.
+        """
+        for i in reversed(range(len(self.layers))):
+            layer = self.layers[i]
             dout = layer.backward(dout)
+            _check_returned(i, layer, dout, "backward")
+            for k, p in layer.params.items():
+                g = layer.grads.get(k)
+                if np.shape(g) != p.shape:
+                    got = "nothing" if g is None else f"shape {np.shape(g)}"
+                    raise ShapeError(f"Sequential layer {i} ({layer!r}): backward set grads"
+                                     f"[{k!r}] to {got}, expected the shape of params[{k!r}], "
+                                     f"{p.shape}")
         return dout
 
     def predict(self, X, batch_size=256):
@@ -180,3 +193,11 @@ class Sequential:
         for layer in self.layers:
             layer.astype(dtype)
         return self
+
+
+def _check_returned(i, layer, out, method):
+    """A layer's forward and backward must return an array (a missing `return` gives None)."""
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"Sequential layer {i} ({layer!r}): {method} returned "
+                        f"{type(out).__name__}, expected a numpy array"
+                        + (" (a missing return statement?)" if out is None else ""))

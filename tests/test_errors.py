@@ -154,6 +154,19 @@ CASES = [
                            r"evaluate and Sequential.summary rely on it")),
     ("a layer whose __init__ skips super().__init__()", "Sequential([Flatten(), NoInit()])",
      TypeError, r"Sequential: item 1 \(NoInit\).*must call super\(\).__init__\(\)"),
+    ("check_layer on a layer that skips super().__init__()", "check_layer(NoInit(), x)",
+     TypeError, r"check_layer: NoInit has no self.params.*must call super\(\).__init__\(\)"),
+    ("a forward without a return statement",
+     "Sequential([Flatten(), NoReturn(), Linear(64, 10)]).forward(x)", TypeError,
+     (r"Sequential layer 1 \(NoReturn\(\)\): forward returned NoneType, expected a numpy "
+      r"array \(a missing return statement\?\)")),
+    ("a gradient of the wrong shape",
+     "fit(Sequential([Flatten(), SumGrad(), Linear(64, 10)]), X, y)",
+     ShapeError, (r"Sequential layer 1 \(SumGrad\(\)\): backward set grads\['w'\] to shape "
+                  r"\(\), expected the shape of params\['w'\], \(64,\)")),
+    ("check_layer on a gradient of the wrong shape", "check_layer(SumGrad(), x.reshape(2, 64))",
+     RuntimeError, (r"check_layer: SumGrad\(\).backward gave gradients of the wrong shape: "
+                    r"grads\['w'\] \(\), params\['w'\] \(64,\)")),
     ("Dropout p = 1", "Dropout(1.0)", ValueError, r"Dropout: p must be in \[0.*1\), got 1.0"),
     ("Dropout p not a number", "Dropout('half')", TypeError,
      r"Dropout: p must be a number, got 'half'"),
@@ -229,6 +242,32 @@ class NoShape(mc.Layer):
         return dout
 
 
+class NoReturn(NoShape):
+    """A layer of your own whose forward forgets to return."""
+
+    def forward(self, x):
+        self.cache = x
+
+    def output_shape(self, input_shape):
+        return tuple(input_shape)
+
+
+class SumGrad(NoReturn):
+    """out = x * w (w: 64 weights); backward sums the weights' gradient into one number."""
+
+    def __init__(self):
+        super().__init__()
+        self.params["w"] = np.ones(64)
+
+    def forward(self, x):
+        self.cache = x
+        return x * self.params["w"]
+
+    def backward(self, dout):
+        self.grads["w"] = np.sum(dout * self.cache)             # should be summed over axis 0
+        return dout * self.params["w"]
+
+
 class NoInit(NoShape):
     """A layer of your own whose __init__ forgets super().__init__()."""
 
@@ -243,10 +282,11 @@ def make_model():
 
 def namespace(folder):
     """Names the cases use: np, every minicnn export, x (2, 1, 8, 8), X (16, 1, 8, 8), y (16,),
-    model, forgot_return, crop, NoShape, NoInit, and in `folder`: model.npz, other.npz,
-    truncated.npz, notes.txt, nan.npz, run.npz (a training checkpoint)."""
+    model, forgot_return, crop, NoShape, NoInit, NoReturn, SumGrad, and in `folder`: model.npz,
+    other.npz, truncated.npz, notes.txt, nan.npz, run.npz (a training checkpoint)."""
     ns = {"np": np, **{k: getattr(mc, k) for k in mc.__all__}}
-    ns.update(forgot_return=forgot_return, crop=crop, NoShape=NoShape, NoInit=NoInit)
+    ns.update(forgot_return=forgot_return, crop=crop, NoShape=NoShape, NoInit=NoInit,
+              NoReturn=NoReturn, SumGrad=SumGrad)
     rng = np.random.default_rng(0)
     X = rng.random((16, 1, 8, 8)).astype(np.float32)
     ns.update(x=X[:2].copy(), X=X, y=np.arange(16) % 10, model=make_model())
@@ -389,7 +429,9 @@ def markdown():
              "`Sequential([Conv2D(1, 4, 3, padding=1), ReLU(), MaxPool2D(2), Flatten(), "
              "Linear(64, 10)])`, the transforms `forgot_return` (no return statement) and "
              "`crop` (returns xb[..., 1:-1, 1:-1]), the layers of your own `NoShape` (forward "
-             "and backward only) and `NoInit` (its __init__ skips super().__init__()), and "
+             "and backward only), `NoInit` (its __init__ skips super().__init__()), `NoReturn` "
+             "(its forward has no return statement) and `SumGrad` (x * w with 64 weights w, "
+             "whose backward sums their gradient into one number), and "
              "files `other.npz` (weights of a wider network), `truncated.npz`, `notes.txt`, "
              "`nan.npz`, `run.npz` (a checkpoint written by fit(checkpoint=...))."), "",
              f"{len(CASES)} kinds of bad input.", "",
