@@ -135,10 +135,10 @@ def interpret(runs, setup, jagged):
                      f"{pct(s['c']['spread'])} -> {pct(s['e']['spread'])}.")
     circular = [key for key in ("e", "f") if key in s]
     if circular:
-        on = ("every shift between grid positions is a multiple of 4 pixels (the trunk's total "
+        on = ("Every shift between grid positions is a multiple of 4 pixels (the trunk's total "
               "stride)" if np.all((setup.grid - setup.grid[0]) % 4 == 0)
-              else "the grid includes shifts that are not multiples of 4 (the trunk's stride)")
-        lines.append(f"On this grid {on}: " + ", ".join(
+              else "This grid includes shifts that are not multiples of 4 (the trunk's stride)")
+        lines.append(f"{on}: " + ", ".join(
             f"{key}'s map is " + ("flat" if s[key]["spread"] == 0 else
                                   f"not flat (spread {pct(s[key]['spread'])})")
             for key in circular) + ".")
