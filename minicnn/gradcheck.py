@@ -2,7 +2,7 @@
 
 Centred differences: df/dx_i ~ (f(x + h e_i) - f(x - h e_i)) / 2h, error O(h^2). Run in float64:
 in float32 the rounding error of f swamps the difference for any useful h (a correct layer then
-shows errors of 1e-3 to 1e-2), so a float32 layer or model gets a PrecisionWarning.
+shows errors of about 1e-2), so a float32 layer or model gets a PrecisionWarning.
 
 Pass threshold: a correct backward gives a relative error <= 1e-6 for x and every parameter in
 float64 (usually 1e-10 to 1e-8); the tests use 1e-6. Larger than about 1e-4 means a bug.
@@ -49,7 +49,7 @@ def numerical_gradient(f, x, h=1e-6):
 
 
 class PrecisionWarning(UserWarning):
-    """A gradient check ran in float32, where correct gradients show errors of 1e-3 to 1e-2."""
+    """A gradient check ran in float32, where correct gradients show errors of about 1e-2."""
 
 
 def check_precision(where, var, obj, params, out):
@@ -59,7 +59,7 @@ def check_precision(where, var, obj, params, out):
     low += [f"its output is {out.dtype}"] if out.dtype != np.float64 else []
     if low:
         warnings.warn(f"{where}: {type(obj).__name__} computes in reduced precision "
-                      f"({', '.join(low)}); finite differences then show errors of 1e-3 to "
+                      f"({', '.join(low)}); finite differences then show errors of about "
                       "1e-2 even for a correct backward. Check in float64: pass "
                       f"{var}.astype(np.float64) (x is cast to float64 for you); a correct "
                       "backward then gives errors <= 1e-6", PrecisionWarning, stacklevel=3)
