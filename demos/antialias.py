@@ -25,6 +25,7 @@ import time
 import matplotlib.pyplot as plt
 import numpy as np
 from common import finish, parser, save_figure
+from matplotlib.ticker import MaxNLocator
 
 from minicnn import (
     Adam,
@@ -135,51 +136,102 @@ def main(argv=None):
         print(f"{name:18s} |  {r['accuracy']:6.3f}  |   {r['consistency']:6.3f}    | "
               f"{r['train_seconds']:5.1f} s")
 
-    # ---- figures ------------------------------------------------------------------------------
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.4))
+    print("\nWhat the numbers say:")
+    for sentence in readings(errors, shifts, results, len(reps)):
+        print(f"- {sentence}")
+
+    save_figure(plot_summary(errors, shifts, results), args, "antialias.png")
+    save_figure(plot_maps(pools, features, x, fx_in, errors, side), args, "antialias_maps.png")
+    finish(args)
+    return {"shifts": shifts, "equivariance_error": errors, "trained": results,
+            "epochs": epochs, "pairs": len(reps), "figures": args.figures}
+
+
+def readings(errors, shifts, results, n_pairs, base="MaxPool2D(2)"):
+    """The interpretation, each sentence chosen by the measured numbers."""
+    even = max(errors[n][s] for n in errors for s in shifts if s % 2 == 0)
+    odd = {n: float(np.mean([e[s] for s in shifts if s % 2])) for n, e in errors.items()}
+    exact = "exactly 0" if even == 0 else "zero up to rounding"
+    out = [f"Even shifts: largest error over all pools {even:.1e}, "
+           + (f"{exact}: a stride-2 pool is exact there." if even < 1e-9 else
+              "NOT zero: even shifts are not exact here.")]
+    for name, e in odd.items():
+        if name != base:
+            change = e / odd[base] - 1
+            out.append(f"Odd shifts, {name}: mean error {e:.3f} against {odd[base]:.3f} for "
+                       f"{base}, {abs(change):.0%} {'lower' if change < 0 else 'higher'}.")
+    out += [f"{name}: accuracy {r['accuracy']:.3f} is near chance (0.1): its consistency says "
+            "little (a network that always predicts one class is perfectly consistent)."
+            for name, r in results.items() if r["accuracy"] < 0.2]
+    b = results[base]
+    for name, r in results.items():
+        if name == base or min(r["accuracy"], b["accuracy"]) < 0.2:   # near chance: skip
+            continue
+        dc, da = r["consistency"] - b["consistency"], r["accuracy"] - b["accuracy"]
+        se = np.sqrt((r["consistency"] * (1 - r["consistency"])
+                      + b["consistency"] * (1 - b["consistency"])) / n_pairs)
+        size = ("within 2 standard errors: not distinguishable at this seed" if abs(dc) < 2 * se
+                else f"{abs(dc) / se:.1f} standard errors: a "
+                f"{'gain' if dc > 0 else 'loss'} beyond sampling noise, at this one seed")
+        out.append(f"Trained, {name} against {base}: consistency {dc:+.3f} ({size}; se "
+                   f"{se:.3f}, binomial, {n_pairs} pairs), accuracy {da:+.3f}.")
+    return out
+
+
+def plot_summary(errors, shifts, results):
+    """Left: e(s) per pool. Right: accuracy and consistency per trained network, from 0."""
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.8), layout="constrained")
     for name, errs in errors.items():
         axes[0].plot(shifts, errs, "o-", label=name)
     axes[0].set_xlabel("input shift s (pixels, to the right)")
     axes[0].set_ylabel("e(s): distance to the ideal shifted output")
-    axes[0].set_title("One stride-2 pool: exact at even shifts,\nblurring lowers the error at "
-                      "odd shifts", fontsize=10)
-    axes[0].set_ylim(0, 1.4 * max(max(e) for e in errors.values()))
-    axes[0].legend(fontsize=8, loc="upper center", ncol=3)
+    axes[0].set_title("One stride-2 pool after a random conv: error e(s) against the input "
+                      "shift\n(ideal output shift s/2; odd s: half-way between neighbours)",
+                      fontsize=10)
+    axes[0].set_ylim(0, 1.1 * max(max(e) for e in errors.values()))
+    axes[0].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), title="pool")
     names = list(results)
     pos = np.arange(len(names))
     for k, key in enumerate(["accuracy", "consistency"]):
-        vals = [results[n][key] for n in names]
-        bars = axes[1].bar(pos + (k - 0.5) * 0.38, vals, 0.38, label=key)
+        bars = axes[1].bar(pos + (k - 0.5) * 0.38, [results[n][key] for n in names], 0.38,
+                           label=key)
         axes[1].bar_label(bars, fmt="%.3f", fontsize=8)
-    axes[1].set_xticks(pos, names, fontsize=8)
-    low = min(min(r["accuracy"], r["consistency"]) for r in results.values())
-    axes[1].set_ylim(max(0, low - 0.1), 1.0)
-    axes[1].set_title("Trained networks: accuracy and shift consistency\n(same class for two "
-                      "random positions of a digit)", fontsize=10)
-    axes[1].legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
-    save_figure(fig, args, "antialias.png")
+    axes[1].set_xticks(pos, [n.replace("(", "\n(") for n in names], fontsize=8)
+    axes[1].set_xlabel("pooling layer of the trained network")
+    axes[1].set_ylabel("fraction of test images / of test pairs")
+    axes[1].set_ylim(0, 1.12)
+    axes[1].set_title("Trained networks: accuracy and shift consistency\n(consistency: same "
+                      "class for two random positions of a digit)", fontsize=10)
+    axes[1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+    return fig
 
-    # One digit's pooled map (channel with the most energy) for shifts 0..3: max pool flickers.
-    fig, axes = plt.subplots(2, 4, figsize=(10, 5.4))
+
+def plot_maps(pools, features, x, fx_in, errors, side):
+    """One digit's pooled map (its strongest channel) for input shifts 0..3, one colour scale."""
     ch = int(np.argmax((fx_in[0] ** 2).sum(axis=(1, 2))))
-    for row, name in enumerate(["MaxPool2D(2)", "MaxBlurPool2D(3)"]):
-        for s in range(4):
-            m = pools[name].forward(features.forward(shift_zero(x[:1], (0, s))))[0, ch]
-            lo = side // 2 // 2 - 4
-            axes[row, s].imshow(m[lo:lo + 8, 2:2 + 12], cmap="viridis", vmin=0,
-                                vmax=fx_in[0, ch].max())
-            axes[row, s].set_title(f"{name}, input shift {s}", fontsize=9)
-            axes[row, s].set_xticks([])
-            axes[row, s].set_yticks([])
-    fig.suptitle("Pooled feature map of one digit as the input moves by 1 pixel at a time:\n"
-                 "max pooling changes shape at odd shifts, blur pooling moves half a pixel")
-    fig.tight_layout()
-    save_figure(fig, args, "antialias_maps.png")
-
-    finish(args)
-    return {"shifts": shifts, "equivariance_error": errors, "trained": results,
-            "epochs": epochs, "pairs": len(reps), "figures": args.figures}
+    names = ["MaxPool2D(2)", "MaxBlurPool2D(3)"]
+    maps = {(name, s): pools[name].forward(features.forward(shift_zero(x[:1], (0, s))))[0, ch]
+            for name in names for s in range(4)}
+    lo = side // 4 - 4                                     # rows around the digit (pooled grid)
+    vmax = max(float(m[lo:lo + 8, 2:14].max()) for m in maps.values())
+    fig, axes = plt.subplots(2, 4, figsize=(13, 6.4), layout="constrained")
+    for (name, s), m in maps.items():
+        ax = axes[names.index(name), s]
+        im = ax.imshow(m[lo:lo + 8, 2:14], cmap="viridis", vmin=0, vmax=vmax,
+                       extent=(1.5, 13.5, lo + 7.5, lo - 0.5))
+        m0 = maps[name, 0]
+        centre = (m0.sum(axis=0) * np.arange(m0.shape[1])).sum() / m0.sum()   # at shift 0
+        ax.axvline(centre + s / 2, color="w", ls="--", lw=1)
+        ax.set_title(f"{name}, input shift {s} px\ne(s) over {len(x)} digits = "
+                     f"{errors[name][s]:.3f}", fontsize=9)
+        ax.set_xlabel("pooled column")
+        ax.set_ylabel("pooled row")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    fig.colorbar(im, ax=axes, shrink=0.7, label=f"pooled activation, channel {ch} (one scale)")
+    fig.suptitle("One digit's pooled feature map as the input moves right 1 px at a time; white "
+                 "dashes: the shift-0 map's centre moved by s/2 (the ideal)")
+    return fig
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ Run: python demos/position_leak.py [--epochs 8] [--canvas 20] [--out figures]
 import matplotlib.pyplot as plt
 import numpy as np
 from common import finish, parser, save_figure
+from matplotlib.ticker import MaxNLocator
 
 from minicnn import (
     Adam,
@@ -102,44 +103,92 @@ def main(argv=None):
               f"{r['same_prediction_in_pair']:36.3f} | {r['max_logit_diff_in_pair']:23.2e} | "
               f"{r['constant_image_map_std']:.2e}")
 
-    # ---- figures ----------------------------------------------------------------------------
-    fig, axes = plt.subplots(1, 3, figsize=(11, 3.9))
+    print("\nWhat the numbers say:")
+    for sentence in readings(results, len(Xte)):
+        print(f"- {sentence}")
+
+    save_figure(plot_accuracy(Xte, n, results), args, "position_leak.png")
+    save_figure(plot_constant(const_maps, float(X_te.mean())), args,
+                "position_leak_constant.png")
+    finish(args)
+    return results | {"test_examples": len(Xte), "figures": args.figures}
+
+
+ROUNDING = 1e-4      # float32 logits and maps: differences below this are rounding
+
+
+def readings(results, n_test):
+    """The interpretation, each sentence chosen by the measured numbers."""
+    se = np.sqrt(0.25 / n_test)                             # std error of an accuracy near 0.5
+    out = []
+    for mode, r in results.items():
+        acc, same = r["test_accuracy"], r["same_prediction_in_pair"]
+        diff = r["max_logit_diff_in_pair"]
+        gap = (acc - 0.5) / se
+        out.append(f"{mode} padding: test accuracy {acc:.3f}, {gap:+.1f} standard errors "
+                   f"({se:.3f}) from chance 0.5: "
+                   + ("it tells the two positions apart." if abs(gap) > 3 else
+                      "it cannot tell the two positions apart."))
+        if diff < ROUNDING:
+            out.append(f"{mode} padding: the two images of every pair get the same logits up to "
+                       f"float32 rounding (max difference {diff:.1e}): the same class for "
+                       f"{same:.0%} of pairs"
+                       + (", so exactly one image of each pair is right (accuracy 0.5 by "
+                          "construction)." if same == 1 else "."))
+        else:
+            out.append(f"{mode} padding: the two images of a pair get different logits (max "
+                       f"difference {diff:.1e}); same class for {same:.0%} of pairs.")
+        std = r["constant_image_map_std"]
+        out.append(f"{mode} padding, a constant image: the last conv layer's maps vary by a std "
+                   f"of up to {std:.1e} across positions: "
+                   + ("constant up to rounding, no position signal." if std < ROUNDING else
+                      "they vary with position, so position is encoded."))
+    return out
+
+
+def plot_accuracy(Xte, n, results):
+    """The two classes (one example) and the test accuracy of each padding, chance marked."""
+    fig, axes = plt.subplots(1, 3, figsize=(12, 4.2), layout="constrained")
     titles = ["class 0: top-left", "class 1: bottom-right\n(= class 0 rolled by half)"]
     for ax, idx, title in [(axes[0], 0, titles[0]), (axes[1], n, titles[1])]:
         ax.imshow(Xte[idx, 0], cmap="gray_r")
         ax.set_title(title, fontsize=10)
-        ax.set_xticks([])
-        ax.set_yticks([])
+        ax.set_xlabel("column (px)")
+        ax.set_ylabel("row (px)")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     accs = [results[mode]["test_accuracy"] for mode in MODES]
     bars = axes[2].bar([f"{mode} padding" for mode in MODES], accs, color=["C1", "C0"])
     axes[2].bar_label(bars, fmt="%.3f")
-    axes[2].axhline(0.5, color="k", linestyle="--", linewidth=1)
-    axes[2].set_ylim(0, 1.08)
+    axes[2].axhline(0.5, color="k", linestyle="--", linewidth=1, label="chance (0.5)")
+    axes[2].legend(fontsize=8, loc="upper right")
+    axes[2].set_ylim(0, 1.15)
     axes[2].set_ylabel("test accuracy")
-    axes[2].set_title("Same conv net + global max pool:\nzero padding leaks where, circular "
-                      "cannot", fontsize=10)
-    fig.tight_layout()
-    save_figure(fig, args, "position_leak.png")
+    axes[2].set_title("Same conv net + global max pool,\ntwo paddings: test accuracy", fontsize=10)
+    return fig
 
-    fig, axes = plt.subplots(2, 4, figsize=(10, 5.6))
+
+def plot_constant(const_maps, value):
+    """Last conv layer's maps on a constant image: 4 most active channels per padding, one scale."""
+    vmax = max(float(m.max()) for m in const_maps.values())
+    fig, axes = plt.subplots(2, 4, figsize=(13, 7), layout="constrained")
     for row, mode in enumerate(MODES):
         maps = const_maps[mode]
         chans = np.argsort(-maps.max(axis=(1, 2)))[:4]      # the 4 most active channels
-        for k, ch in enumerate(chans):                       # colour scale from 0: a constant
-            im = axes[row, k].imshow(maps[ch], cmap="viridis", vmin=0,   # map looks flat
-                                     vmax=max(float(maps[ch].max()), 1e-6))
-            axes[row, k].set_title(f"{mode}: channel {ch}\nstd {maps[ch].std():.1e}", fontsize=9)
-            axes[row, k].set_xticks([])
-            axes[row, k].set_yticks([])
-            fig.colorbar(im, ax=axes[row, k], fraction=0.046)
-    fig.suptitle("Last conv layer on a CONSTANT image (trained nets): circular padding gives "
-                 "constant maps,\nzero padding makes them vary near the border, i.e. "
-                 "encodes position")
-    fig.tight_layout()
-    save_figure(fig, args, "position_leak_constant.png")
-
-    finish(args)
-    return results | {"test_examples": len(Xte), "figures": args.figures}
+        for k, ch in enumerate(chans):
+            ax = axes[row, k]
+            im = ax.imshow(maps[ch], cmap="viridis", vmin=0, vmax=vmax)
+            ax.set_title(f"{mode} padding, channel {ch}\nmin {maps[ch].min():.3g}, max "
+                         f"{maps[ch].max():.3g}, std {maps[ch].std():.1e}", fontsize=9)
+            ax.set_xlabel("column (px)")
+            ax.set_ylabel("row (px)")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    fig.colorbar(im, ax=axes, shrink=0.7, label="activation after the last ReLU (0 = dark)")
+    fig.suptitle(f"Trained nets, input = a CONSTANT image ({value:.2f} everywhere): the last conv "
+                 "layer's 4 most active channels\n(a map that varies across the image tells the "
+                 "network where it is)")
+    return fig
 
 
 if __name__ == "__main__":

@@ -9,24 +9,17 @@ For the ReLU after each convolution we compute the theoretical field (kernel siz
 paddings) and the effective field (Luo et al. 2016): mean |d centre unit / d input| over test
 digits placed anywhere on the canvas, for the random-init and the trained trunk. Effective size:
 sqrt(12) x the RMS distance of that gradient mass from the field's centre (per axis), the side of
-a uniform square of the same spread: a flat field gives the theoretical size, a peaked one less. Then, for the most
-active channels of each layer, the test crops (the unit's theoretical field) that excite it most.
+a uniform square of the same spread: a flat field gives the theoretical size, a peaked one less.
+Then, for the most active channels of each layer, the test crops (the unit's theoretical field)
+that excite it most. The sentences printed at the end are chosen by the measured numbers.
 
-Run: python demos/receptive_fields.py [--quick] [--seed 0] [--out figures]
+Run: python demos/receptive_fields.py [--quick] [--seed 0] [--channels 4] [--top 8] [--out figures]
 """
 
-import argparse
-import pathlib
-import sys
-import time
-
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+from common import finish, parser, save_figure
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))   # run from anywhere
 from minicnn.measure import corner
 from minicnn.measure import receptive_field as rf
 from minicnn.measure.positions import place_in_region
@@ -36,16 +29,10 @@ LAYERS = (1, 4, 7)      # the ReLU after conv1, conv2, conv3
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default="figures")
-    parser.add_argument("--quick", action="store_true", help="tiny settings, for tests")
-    parser.add_argument("--channels", type=int, default=4, help="channels shown per layer")
-    parser.add_argument("--top", type=int, default=8, help="patches shown per channel")
-    args = parser.parse_args(argv)
-    t0 = time.perf_counter()
-    out = pathlib.Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    p = parser(__doc__, defaults={"channels": 4, "top": 8})
+    p.add_argument("--channels", type=int, help="most active channels shown per layer")
+    p.add_argument("--top", type=int, help="patches shown per channel, best first")
+    args = p.parse(argv)
 
     # ---- the two trunks and the test digits anywhere on the canvas -----------------------------
     setup = corner.prepare(quick=args.quick, rng=args.seed)
@@ -86,7 +73,7 @@ def main(argv=None):
         tops[name] = (channels, rf.top_patches(trained_net.layers, k, X, channels, args.top))
     ink = _ink_inside(X, tops[names[-1]][1], fields[LAYERS[-1]], round(rows_out[-1]["trained"]))
 
-    # ---- sentences from the numbers ---------------------------------------------------------------
+    # ---- sentences from the numbers --------------------------------------------------------
     deep = rows_out[-1]
     smaller = [r["layer"] for r in rows_out if r["trained"] < r["theoretical"]]
     print(f"\nThe trained effective field is smaller than the theoretical one in "
@@ -97,17 +84,18 @@ def main(argv=None):
         "shrank" if deep["trained"] < deep["random"] else "stayed the same")
     print(f"Training {change} {deep['layer']}'s effective field: {deep['random']:.1f} px at random "
           f"init, {deep['trained']:.1f} px trained.")
-    print(f"The {deep['trained']:.0f}x{deep['trained']:.0f} effective square of {deep['layer']}'s top "
-          f"units holds on average {ink:.0%} of their {s}x{s} digit's ink "
-          f"({'a part of the digit' if ink < 0.9 else 'nearly the whole digit'}).")
+    print(f"The {deep['trained']:.0f}x{deep['trained']:.0f} effective square of "
+          f"{deep['layer']}'s top units holds on average {ink:.0%} of their {s}x{s} digit's ink "
+          f"({'under' if ink < 0.9 else 'at least'} 90%: "
+          f"{'a part of the digit' if ink < 0.9 else 'nearly the whole digit'}).")
 
     # ---- figures ---------------------------------------------------------------------------------
-    saved = [_plot_fields(erfs, names, fields, LAYERS, rows_out, out / "receptive_fields.png"),
-             _plot_patches(tops, names, out / "receptive_fields_patches.png")]
-    elapsed = time.perf_counter() - t0
-    print(f"\nfigures: {', '.join(str(p) for p in saved)}   ({elapsed:.0f} s)")
+    save_figure(_plot_fields(erfs, names, fields, LAYERS, rows_out), args,
+                "receptive_fields.png", dpi=110)
+    save_figure(_plot_patches(tops, names), args, "receptive_fields_patches.png", dpi=100)
+    seconds = finish(args)
     return {"table": rows_out, "ink_inside": ink, "tops": tops, "erfs": erfs,
-            "figures": saved, "seconds": elapsed}
+            "figures": args.figures, "seconds": seconds}
 
 
 def _ink_inside(X, top, field, side):
@@ -123,7 +111,7 @@ def _ink_inside(X, top, field, side):
     return float(np.mean(shares))
 
 
-def _plot_fields(erfs, names, fields, layers, table, path):
+def _plot_fields(erfs, names, fields, layers, table):
     """Mean |gradient| maps, each divided by its maximum: rows random/trained, columns layers."""
     fig, axes = plt.subplots(2, len(names), figsize=(4.3 * len(names), 7.5), squeeze=False)
     fig.subplots_adjust(left=0.06, right=0.84, wspace=0.4, hspace=0.35)
@@ -145,15 +133,14 @@ def _plot_fields(erfs, names, fields, layers, table, path):
             ax.set_xlabel("input column (px)")
             ax.set_ylabel("input row (px)")
             ax.legend(loc="lower left", fontsize=7, framealpha=0.7)
-    fig.colorbar(im, ax=axes, shrink=0.8, fraction=0.04, label="mean |d unit / d input| / its maximum")
+    fig.colorbar(im, ax=axes, shrink=0.8, fraction=0.04,
+                 label="mean |d unit / d input| / its maximum")
     fig.suptitle("Theoretical (red) against effective (white, same-spread square) receptive field "
                  "of the central unit,\nrandom-init (top) and trained (bottom) corner trunk")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return fig
 
 
-def _plot_patches(tops, names, path):
+def _plot_patches(tops, names):
     """One block of rows per layer: a row per channel, its top patches best first."""
     n_rows = sum(len(ch) for ch, _ in tops.values())
     n_top = next(iter(tops.values()))[1]["patch"].shape[1]
@@ -179,9 +166,7 @@ def _plot_patches(tops, names, path):
     fig.suptitle("Test crops (each unit's theoretical field) that activate a channel most, "
                  "trained corner trunk;\nrows: the most active channels of conv1, conv2, conv3; "
                  "columns: best first")
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return fig
 
 
 if __name__ == "__main__":

@@ -17,7 +17,43 @@ import numpy as np
 from common import finish, parser, save_figure
 
 from minicnn import Conv2D, Linear, load_digits
-from minicnn.measure.equivariance import conv_as_dense_matrix, dense_weight_ties, sum_tied_gradients
+from minicnn.measure.equivariance import (
+    conv_as_dense_matrix,
+    dense_weight_ties,
+    sum_tied_gradients,
+)
+
+ROUNDING = 1e-12     # float64: relative differences below this are rounding
+
+
+def same(diff, scale):
+    """How to read a difference: exactly equal, equal up to rounding, or different."""
+    if diff == 0:
+        return "identical"
+    return ("equal up to float64 rounding" if diff < ROUNDING * max(scale, 1.0)
+            else "DIFFERENT beyond rounding")
+
+
+def readings(output_diff, out_scale, grad_diff, grad_scale, conv, M, copies, nonzero, fc_params):
+    """The interpretation, each sentence chosen by the measured numbers."""
+    W, b = conv.params["W"], conv.params["b"]
+    conv_params = W.size + b.size
+    return [
+        (f"Outputs: the {M.shape[0]}x{M.shape[1]} matrix and the convolution are "
+         f"{same(output_diff, out_scale)} (max difference {output_diff:.1e})."),
+        (f"Gradients: the kernel gradient and the sum of dL/dM over each weight's copies are "
+         f"{same(grad_diff, grad_scale)} (max difference {grad_diff:.1e})."),
+        (f"Parameters: {W.size} kernel weights + {b.size} biases = {conv_params}; a free fully "
+         f"connected layer of the same size has {fc_params:,}, {fc_params / conv_params:.0f}x "
+         "more."),
+        (f"Of the matrix's {M.size:,} entries {nonzero:,} ({nonzero / M.size:.0%}) are copies of "
+         f"the {W.size} kernel weights, "
+         + (f"{copies.min()}" if copies.min() == copies.max() else
+            f"{copies.min()} to {copies.max()}") + " copies each"
+         + ("" if copies.min() == copies.max() else
+            " (fewer for weights whose copies would fall on the zero padding)")
+         + f"; the other {M.size - nonzero:,} are structurally zero."),
+    ]
 
 
 def main(argv=None):
@@ -57,59 +93,82 @@ def main(argv=None):
     dW_from_dense = sum_tied_gradients(dM, ties, conv.params["W"].shape)
     grad_diff = float(np.abs(dW_from_dense - conv.grads["W"]).max())
     grad_scale = float(np.abs(conv.grads["W"]).max())
+    out_scale = float(np.abs(out_conv).max())
     copies = np.bincount(ties[ties >= 0], minlength=conv.params["W"].size)
 
     print(f"{conv!r} on {size}x{size} images, as a {M.shape[0]} x {M.shape[1]} dense matrix")
     print(f"\n{'check':48s} value")
-    print(f"{'max |dense output - conv output|':48s} {output_diff:.2e}")
+    print(f"{'max |dense output - conv output|':48s} {output_diff:.2e}  (|output| up to "
+          f"{out_scale:.2f})")
     print(f"{'max |sum of tied dM - conv dW|':48s} {grad_diff:.2e}  (|dW| up to {grad_scale:.2f})")
     print(f"\n{'layer':48s} parameters")
     print(f"{'Conv2D (kernel + bias)':48s} {conv_params:,}")
     print(f"{f'Linear({P} -> {F * P}), same input/output size':48s} {fc_params:,}")
     print(f"{'ratio':48s} {fc_params / conv_params:.0f}x")
-    print(f"\nthe dense matrix has {M.size:,} entries: {nonzero_entries:,} are copies of the "
-          f"{conv.params['W'].size} kernel weights ({copies.min()} to {copies.max()} copies "
-          f"each), the other {M.size - nonzero_entries:,} are structurally zero")
+    print(f"\nWhat the numbers say (float64; a difference below {ROUNDING:.0e} x the values' "
+          "size counts as rounding):")
+    for sentence in readings(output_diff, out_scale, grad_diff, grad_scale, conv, M, copies,
+                             nonzero_entries, fc_params):
+        print(f"- {sentence}")
 
-    # ---- figure ---------------------------------------------------------------------------
-    fig, axes = plt.subplots(1, 4, figsize=(15, 5.2),
-                             gridspec_kw={"width_ratios": [0.6, 1, 1, 1]})
-    kernels = conv.params["W"][:, 0]                         # (F, 3, 3)
-    lim = np.abs(kernels).max()
-    mosaic = np.concatenate([np.pad(k, ((0, 1), (0, 0)), constant_values=np.nan)
-                             for k in kernels])[:-1]         # kernels stacked, a blank row between
-    axes[0].imshow(mosaic, cmap="RdBu_r", vmin=-lim, vmax=lim)
-    axes[0].set_title(f"the {F} kernels (3x3):\n{conv_params} parameters")
-    masked = np.where(ties >= 0, M, np.nan)                  # white = structurally zero
-    axes[1].imshow(masked, cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto",
-                   interpolation="nearest")
-    axes[1].set_title(f"the same conv as a {M.shape[0]}x{M.shape[1]} matrix:\n"
-                      "tied weights = repeated diagonal bands")
-    axes[1].set_xlabel("input pixel")
-    axes[1].set_ylabel("output (channel, pixel)")
-    W_fc = fc.params["W"]
-    axes[2].imshow(W_fc, cmap="RdBu_r", vmin=-np.abs(W_fc).max(), vmax=np.abs(W_fc).max(),
-                   aspect="auto", interpolation="nearest")
-    axes[2].set_title(f"a fully connected layer of the same size:\n{fc_params:,} free parameters")
-    axes[2].set_xlabel("input pixel")
-    axes[3].scatter(conv.grads["W"].ravel(), dW_from_dense.ravel(), s=30)
-    g = grad_scale * 1.1
-    axes[3].plot([-g, g], [-g, g], "k--", lw=0.8)
-    axes[3].set_xlabel("conv kernel gradient dW (backward)")
-    axes[3].set_ylabel("sum of dL/dM over each weight's copies")
-    axes[3].set_title(f"gradients agree: max diff {grad_diff:.1e}")
-    axes[3].set_aspect("equal")
-    for ax in axes[:1]:
-        ax.set_xticks([])
-        ax.set_yticks([])
-    fig.tight_layout()
-    save_figure(fig, args, "weight_sharing.png")
+    save_figure(plot(conv, M, ties, fc, dW_from_dense, grad_diff, conv_params, fc_params), args,
+                "weight_sharing.png")
     finish(args)
     return {"dense_shape": M.shape, "output_max_abs_diff": output_diff,
             "grad_max_abs_diff": grad_diff, "grad_scale": grad_scale,
             "conv_params": conv_params, "fc_params": fc_params,
             "nonzero_entries": nonzero_entries, "copies_per_weight": copies,
             "figures": args.figures}
+
+
+def plot(conv, M, ties, fc, dW_from_dense, grad_diff, conv_params, fc_params):
+    """Kernels, the same conv as a dense matrix (one colour scale), a free layer, gradients."""
+    fig, axes = plt.subplots(1, 4, figsize=(16, 5.6), layout="constrained",
+                             gridspec_kw={"width_ratios": [0.55, 1, 1, 1]})
+    W, b = conv.params["W"], conv.params["b"]
+    F = W.shape[0]
+    kernels = W[:, 0]                                        # (F, 3, 3)
+    lim = np.abs(kernels).max()
+    mosaic = np.concatenate([np.pad(k, ((0, 1), (0, 0)), constant_values=np.nan)
+                             for k in kernels])[:-1]         # (4F - 1, 3): a blank row between
+    axes[0].imshow(mosaic, cmap="RdBu_r", vmin=-lim, vmax=lim)
+    for (i, j), v in np.ndenumerate(mosaic):
+        if not np.isnan(v) and F <= 4:
+            axes[0].text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=8)
+    axes[0].set_yticks([4 * f + 1 for f in range(F)],
+                       [f"kernel {f}\n(out ch {f})\nbias {b[f]:.2f}" for f in range(F)],
+                       fontsize=8)
+    axes[0].set_xticks(range(3))
+    axes[0].set_xlabel("kernel column")
+    axes[0].set_title(f"{F} kernels: {W.size} weights\n+ {b.size} biases = {conv_params} "
+                      "parameters", fontsize=10)
+    masked = np.where(ties >= 0, M, np.nan)                  # white = structurally zero
+    im = axes[1].imshow(masked, cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto")
+    fig.colorbar(im, ax=axes[:2], shrink=0.7, label="weight (kernels and matrix; white: 0)")
+    axes[1].set_title(f"the same conv as a {M.shape[0]}x{M.shape[1]} matrix: each kernel\n"
+                      "weight repeated along a diagonal band (white: structural 0)", fontsize=10)
+    axes[1].set_xlabel("input pixel (row-major)")
+    axes[1].set_ylabel("output (channel, pixel), row-major")
+    W_fc = fc.params["W"]
+    im = axes[2].imshow(W_fc, cmap="RdBu_r", vmin=-np.abs(W_fc).max(), vmax=np.abs(W_fc).max(),
+                        aspect="auto")
+    fig.colorbar(im, ax=axes[2], shrink=0.7, label="weight (random init)")
+    axes[2].set_title(f"a fully connected layer of the same size:\n{fc_params:,} free "
+                      "parameters", fontsize=10)
+    axes[2].set_xlabel("input pixel (row-major)")
+    axes[2].set_ylabel("output")
+    g = 1.1 * np.abs(conv.grads["W"]).max()
+    axes[3].scatter(conv.grads["W"].ravel(), dW_from_dense.ravel(), s=30)
+    axes[3].plot([-g, g], [-g, g], "k--", lw=0.8, label="y = x")
+    axes[3].legend(fontsize=8)
+    axes[3].set_xlabel("conv kernel gradient dW (backward)")
+    axes[3].set_ylabel("sum of dL/dM over each weight's copies")
+    axes[3].set_title(f"one point per kernel weight ({W.size}):\nmax difference "
+                      f"{grad_diff:.1e}", fontsize=10)
+    axes[3].set_aspect("equal")
+    fig.suptitle("A convolution is a fully connected layer with tied weights: "
+                 f"{conv_params} parameters against {fc_params:,}")
+    return fig
 
 
 if __name__ == "__main__":

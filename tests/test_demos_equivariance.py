@@ -1,4 +1,5 @@
-"""The equivariance, weight-sharing and fuzzy-features demos, run with --quick.
+"""The equivariance and weight-sharing demos, run with --quick (fuzzy features: see
+test_demos_fuzzy_augmentation.py).
 
 Each test asserts the DIRECTION of every effect the demo claims, on the numbers it returns.
 """
@@ -34,6 +35,7 @@ def test_zero_padding_error_is_confined_to_the_borders(equivariance):
     inside = main[f"conv stack, zero padding (> {r} px from borders*)"]
     assert whole > 1e-3 and inside < TINY
     assert equivariance["error_pixels_outside_band"] == 0
+    assert equivariance["measured_band"] == r == 3           # measured band = receptive radius
     emap, safe = equivariance["error_map"], equivariance["border_free_mask"]
     assert emap[~safe].max() > 1e3 * max(emap[safe].max(), 1e-12)   # the band carries the error
     assert safe.any() and not safe.all()
@@ -50,6 +52,8 @@ def test_strides_are_equivariant_only_to_multiples_of_the_stride(equivariance):
     assert two_pools[3] < TINY and min(two_pools[:3]) > 1e-2
     dense = next(v for k, v in rows.items() if k.startswith("Flatten + Linear"))
     assert min(dense) > 0.5                                  # no shift structure at all
+    cos, _, err, D = equivariance["dense_geometry"]          # unrelated outputs: about sqrt 2
+    assert abs(cos) < 3 / np.sqrt(D) and err > 1
 
 
 def test_global_pooling_is_invariant_flatten_linear_is_not(equivariance):
@@ -60,6 +64,25 @@ def test_global_pooling_is_invariant_flatten_linear_is_not(equivariance):
 
 def test_equivariance_figures(equivariance):
     assert_figures(equivariance)
+
+
+def test_equivariance_sentences_follow_the_numbers():
+    """The printed interpretation changes when the numbers do (no canned text)."""
+    from conftest import load_demo
+    demo = load_demo("equivariance")
+    assert demo.verdict(0.0).startswith("exactly 0")
+    assert demo.verdict(4e-8) == "zero up to float32 rounding"
+    assert demo.verdict(0.1) == "a real error"
+
+    def text(errs, band, geometry):
+        rows = {"main": 0.0}
+        return " ".join(demo.readings(rows, {"s2": errs}, {"s2": 2}, [1, 2, 3, 4],
+                                      {"gap": 1e-8}, 3, band, geometry))
+    good = text([0.4, 0.0, 0.4, 0.0], 3, (0.01, 1.0, 1.41, 1024))
+    bad = text([0.4, 0.3, 0.0, 0.0], 5, (0.9, 1.0, 0.45, 1024))
+    assert "as predicted" in good and "would be equivariant to [2, 4]" in bad
+    assert "the same." in good and "more." in bad
+    assert "no larger than for two unrelated" in good and "larger than unrelated" in bad
 
 
 def test_weight_sharing(run_demo):
@@ -78,19 +101,10 @@ def test_weight_sharing(run_demo):
     assert_figures(r)
 
 
-def test_fuzzy_features(run_demo):
-    r = run_demo("fuzzy_features", "--quick")
-    shifts, flat, pool = r["shifts"], r["heads"]["flatten"], r["heads"]["pooling"]
-    for head in (flat, pool):
-        for name in ("pool 1 (stride 2)", "pool 2 (stride 4)"):
-            sim = np.array(head["similarity"][name])
-            assert sim[0] == pytest.approx(1.0) and np.all(np.diff(sim) < 0), name
-        assert head["unchanged"][0] == 1.0
-    # Small shifts change the flatten head's predictions less than large ones do...
-    assert flat["unchanged"][1] > flat["unchanged"][-1] + 0.3
-    # ...and at the largest shift it breaks more than the pooling head, whose features barely move.
-    assert flat["unchanged"][-1] < pool["unchanged"][-1] - 0.1
-    assert (pool["similarity"]["head features"][-1]
-            > flat["similarity"]["head features"][-1] + 0.2)
-    assert flat["accuracy"][0] > 0.5 and len(shifts) == len(flat["accuracy"])
-    assert_figures(r)
+def test_weight_sharing_sentences_follow_the_numbers():
+    from conftest import load_demo
+    same = load_demo("weight_sharing").same
+    assert same(0.0, 5.0) == "identical"
+    assert same(1e-14, 5.0) == "equal up to float64 rounding"
+    assert same(1e-3, 5.0) == "DIFFERENT beyond rounding"
+

@@ -1,5 +1,11 @@
 """Smoke tests for demos/tour.py (runs demos in a row) and demos/common.py's flag rule."""
 
+import pathlib
+import re
+import subprocess
+import sys
+
+import pytest
 from conftest import load_demo
 
 
@@ -20,10 +26,44 @@ def test_an_explicit_flag_wins_over_quick(run_demo):
 
 def test_every_demo_flag_shows_its_default(capsys):
     """--help of a demo built on common.parser names the default of each of its own flags."""
-    import pytest
     with pytest.raises(SystemExit):
         load_demo("weight_sharing").main(["--help"])
     text = capsys.readouterr().out
     for flag in ("--size", "--out-channels", "--padding-mode", "--seed", "--threads"):
         assert flag in text
     assert "(default 8; quick 6)" in text
+
+
+WITH_MAIN = ["equivariance", "weight_sharing", "antialias", "position_leak", "rotation", "tour",
+        "idx_digits", "receptive_fields"]
+
+
+def help_entries(text):
+    """The option entries of an argparse --help text, each joined onto one line."""
+    entries = []
+    for line in text.split("options:")[1].splitlines():
+        if line.startswith("  -"):
+            entries.append(line.strip())
+        elif line.startswith("    ") and entries:
+            entries[-1] += " " + line.strip()
+        elif entries and not line.strip():
+            break
+    return entries
+
+
+def test_every_flag_of_every_demo_states_its_default(capsys):
+    """--help of these eight demos and of benchmark.py says every flag's default."""
+    texts = {}
+    for name in WITH_MAIN:
+        with pytest.raises(SystemExit):
+            load_demo(name).main(["--help"])
+        texts[name] = capsys.readouterr().out
+    bench = subprocess.run([sys.executable, "demos/benchmark.py", "--help"], check=True,
+                           capture_output=True, text=True,
+                           cwd=pathlib.Path(__file__).resolve().parents[1])
+    texts["benchmark"] = bench.stdout
+    for name, text in texts.items():
+        entries = [e for e in help_entries(text) if not e.startswith("-h,")]
+        assert len(entries) >= 2, name
+        for entry in entries:
+            assert re.search(r"\((default|required)", entry), f"{name}: {entry}"

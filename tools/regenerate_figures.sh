@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Regenerate the committed figures in docs/ with each demo's default command (seed 0).
+#
+#   tools/regenerate_figures.sh                      every demo below, one after another
+#   tools/regenerate_figures.sh rotation antialias   only these demos
+#   tools/regenerate_figures.sh --check rotation     write to a temporary folder and compare
+#                                                    byte for byte with docs/ (exit 1 if any differ)
+#
+# One BLAS thread, as the README's run times. The slow ones take minutes on a 2-core machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export OPENBLAS_NUM_THREADS=1
+
+figures() {   # the committed figures each demo writes
+    case "$1" in
+        equivariance)     echo equivariance.png equivariance_border.png equivariance_stride.png ;;
+        weight_sharing)   echo weight_sharing.png ;;
+        corner)           echo corner_maps.png corner_sliding.png ;;
+        fuzzy_features)   echo fuzzy_features.png fuzzy_maps.png ;;
+        augmentation)     echo augment_gallery.png augment_range.png ;;
+        antialias)        echo antialias.png antialias_maps.png ;;
+        position_leak)    echo position_leak.png position_leak_constant.png ;;
+        rotation)         echo rotation.png rotation_maps.png ;;
+        receptive_fields) echo receptive_fields.png receptive_fields_patches.png ;;
+        explore)          echo explorer.png ;;
+        *) echo "unknown demo: $1" >&2; return 1 ;;
+    esac
+}
+
+run() {       # run one demo's default command, figures into folder $2
+    case "$1" in
+        explore) python demos/explore.py --save "$2/explorer.png" --row 22 --col 22 --digit 3 ;;
+        *)       python "demos/$1.py" --out "$2" ;;
+    esac
+}
+
+check=0
+if [[ "${1:-}" == "--check" ]]; then check=1; shift; fi
+demos=("$@")
+if [[ ${#demos[@]} -eq 0 ]]; then
+    demos=(equivariance weight_sharing corner fuzzy_features augmentation antialias position_leak
+           rotation receptive_fields explore)
+fi
+status=0
+for demo in "${demos[@]}"; do
+    names=$(figures "$demo")
+    echo "== $demo: $names"
+    if [[ $check -eq 0 ]]; then run "$demo" docs; continue; fi
+    tmp=$(mktemp -d)
+    run "$demo" "$tmp" > "$tmp/stdout.txt"
+    for name in $names; do
+        if cmp -s "$tmp/$name" "docs/$name"; then echo "   same: docs/$name"
+        else echo "   DIFFERS: docs/$name"; status=1; fi
+    done
+    rm -rf "$tmp"
+done
+exit $status
