@@ -6,7 +6,8 @@
 #   tools/regenerate_figures.sh --check rotation     write to a temporary folder and compare
 #                                                    byte for byte with docs/ (exit 1 if any differ)
 #
-# One BLAS thread, as the README's run times. The slow ones take minutes on a 2-core machine.
+# Run it inside the project's environment (python must import minicnn). One BLAS thread, as the
+# README's run times; the slow demos take minutes on a 2-core machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OPENBLAS_NUM_THREADS=1
@@ -48,10 +49,11 @@ for demo in "${demos[@]}"; do
     if [[ $check -eq 0 ]]; then run "$demo" docs; continue; fi
     tmp=$(mktemp -d)
     run "$demo" "$tmp" > "$tmp/stdout.txt"
+    differs=0
     for name in $names; do
         if cmp -s "$tmp/$name" "docs/$name"; then echo "   same: docs/$name"
-        else echo "   DIFFERS: docs/$name"; status=1; fi
+        else echo "   DIFFERS: docs/$name (new copy and printed output kept in $tmp)"; differs=1; fi
     done
-    rm -rf "$tmp"
+    if [[ $differs -eq 0 ]]; then rm -rf "$tmp"; else status=1; fi
 done
 exit $status
