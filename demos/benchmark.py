@@ -5,7 +5,7 @@ For a fixed list of convolution shapes it times, forward and forward+backward:
   - the fast im2col convolution (float32),
   - torch.nn.functional.conv2d + autograd, when torch can be imported (optional reference only:
     minicnn itself never imports torch),
-then 2x2 max pooling, and one training step (forward, backward, SGD update) of the corner
+then 2x2 max pooling, and one training step (forward, backward, SGD momentum update) of the corner
 experiment's network. NumPy and torch rounds are interleaved and every ratio is the median of
 per-round ratios, because the machine is shared and noisy. GFLOP/s are compared with a float32
 matrix product of the same size measured in the same run: the machine's practical limit.
@@ -17,6 +17,7 @@ the same number. OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, if set, are reported, nev
 """
 
 import argparse
+import importlib.util
 import json
 import os
 import pathlib
@@ -28,7 +29,8 @@ import tracemalloc
 
 parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
 parser.add_argument("--quick", action="store_true",
-                    help="3 repeats, 1 naive image, 1 naive round (default off: 9, 2 and 3)")
+                    help="3 repeats, 1 naive image, 1 naive round, training step on 1 thread "
+                         "(default off: 9, 2, 3, and 1 and 2 threads)")
 parser.add_argument("--threads", type=int, default=None,
                     help="threads for numpy's BLAS and torch (default: numpy's current count)")
 parser.add_argument("--repeats", type=int, default=None, help="timed rounds (default 9; quick 3)")
@@ -37,8 +39,12 @@ parser.add_argument("--json", default=None,
                     help="also write every number to this JSON file (default: none)")
 args = parser.parse_args()
 if args.threads is not None:          # must happen before numpy loads its BLAS
+    # With threadpoolctl the BLAS starts with at least 2 threads and is limited to N at once:
+    # raising OpenBLAS above its start-up count later (for the 2-thread training step) ran 80x
+    # slower than starting there. Without threadpoolctl, N exactly.
+    start = max(args.threads, 2) if importlib.util.find_spec("threadpoolctl") else args.threads
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = str(args.threads)
+        os.environ[var] = str(start)
 
 import numpy as np
 
@@ -51,6 +57,7 @@ from minicnn.layers.conv import (
     conv2d_naive_backward,
 )
 from minicnn.layers.pool import maxpool2d_fast, maxpool2d_fast_backward
+from minicnn.layers.winograd import conv2d_winograd, conv2d_winograd_backward
 
 try:
     import threadpoolctl
@@ -65,16 +72,26 @@ except ImportError:
 REPEATS = args.repeats or (3 if args.quick else 9)
 NAIVE_BATCH = 1 if args.quick else 2
 MIN_ROUND_SECONDS = 0.02          # a round repeats a call until it lasts at least this long
-# (N, C, H, W, F, K, stride, pad): the fixed list of shapes.
-SHAPES = [(64, 1, 32, 32, 16, 3, 1, 1), (64, 16, 16, 16, 32, 3, 1, 1), (64, 32, 8, 8, 64, 3, 1, 1),
-          (128, 1, 28, 28, 16, 5, 1, 0), (64, 16, 32, 32, 32, 3, 2, 1)]
+# (N, C, H, W, F, K, stride, pad): the fixed shapes, in groups reported apart. The channel-rich
+# layers do the real work of a CNN; on single-channel inputs PyTorch is unusually slow, so a
+# mean over both would flatter NumPy.
+SHAPE_GROUPS = {"channel-rich": [(64, 16, 16, 16, 32, 3, 1, 1), (64, 32, 8, 8, 64, 3, 1, 1),
+                                 (32, 64, 32, 32, 64, 3, 1, 1)],
+                "single-channel": [(64, 1, 32, 32, 16, 3, 1, 1), (128, 1, 28, 28, 16, 5, 1, 0)],
+                "strided": [(64, 16, 32, 32, 32, 3, 2, 1)]}
+SHAPES = [shape for group in SHAPE_GROUPS.values() for shape in group]
 POOL_SHAPES = [(64, 16, 32, 32), (64, 32, 16, 16)]   # the corner network's pooling inputs
 
 blas = threadpoolctl.threadpool_info() if threadpoolctl else []
 threads = args.threads or next((p["num_threads"] for p in blas if p["user_api"] == "blas"),
                                os.cpu_count())
+started = next((p["num_threads"] for p in blas if p["user_api"] == "blas"), threads)
+# The training step at 1 and 2 threads, never above the count the BLAS started with (see above).
+TRAIN_THREADS = tuple(n for n in (1, 2) if n <= started) if threadpoolctl else (None,)
+TRAIN_THREADS = TRAIN_THREADS[:1] if args.quick else TRAIN_THREADS   # --quick: 1 thread only
 if threadpoolctl:
     threadpoolctl.threadpool_limits(threads)
+    blas = threadpoolctl.threadpool_info()
 if torch is not None:
     torch.set_num_threads(threads)
 rng = np.random.default_rng(args.seed)
@@ -147,6 +164,9 @@ def bench_conv(N, C, H, W, F, K, s, p):
     A = rng.standard_normal((F, C * K * K), dtype=np.float32)   # the forward's matrix product
     B = rng.standard_normal((C * K * K, N * Ho * Wo), dtype=np.float32)
     fns = {"fast_fwd": fast_fwd, "fast_both": fast_both, "matmul": lambda: np.matmul(A, B)}
+    if K == 3 and s == 1:                     # Winograd F(2x2, 3x3) applies: time it too
+        fns["wino_both"] = lambda: conv2d_winograd_backward(
+            dout, conv2d_winograd(x, w, b, stride, pads)[1])
     if torch is not None:
         tx, tw, tb = (torch.from_numpy(a.copy()).requires_grad_() for a in (x, w, b))
         tdout = torch.from_numpy(dout)
@@ -173,7 +193,9 @@ def bench_conv(N, C, H, W, F, K, s, p):
     scale = N / NAIVE_BATCH
     naive_fwd = statistics.median(r[0] for r in naive_rounds) * scale
     naive_both = statistics.median(r[1] for r in naive_rounds) * scale
+    group = next(g for g, shapes in SHAPE_GROUPS.items() if (N, C, H, W, F, K, s, p) in shapes)
     row = {"shape": {"N": N, "C": C, "H": H, "W": W, "F": F, "K": K, "stride": s, "pad": p},
+           "group": group,
            "ms": {k: 1e3 * v for k, v in med.items()},
            "naive_ms": {"fwd": 1e3 * naive_fwd, "both": 1e3 * naive_both},
            "speedup_vs_naive": naive_both / med["fast_both"],
@@ -186,6 +208,8 @@ def bench_conv(N, C, H, W, F, K, s, p):
         row["ratio_both"] = median_ratio(rounds, "fast_both", "torch_both")
         row["torch_gflops"] = 3 * flops / med["torch_both"] / 1e9
         row["torch_fraction_of_matmul"] = row["torch_gflops"] / row["matmul_gflops"]
+        if "wino_both" in med:
+            row["ratio_wino_both"] = median_ratio(rounds, "wino_both", "torch_both")
     return row
 
 
@@ -226,7 +250,7 @@ y = rng.integers(0, 10, N)
 model = Sequential([Conv2D(1, 16, 3, padding=1, rng=1), ReLU(), MaxPool2D(2),
                     Conv2D(16, 32, 3, padding=1, rng=2), ReLU(), MaxPool2D(2),
                     Conv2D(32, 64, 3, padding=1, rng=3), ReLU(), Flatten(), Linear(64 * 8 * 8, 10)])
-opt = SGD(lr=1e-3)
+opt = SGD(lr=1e-3, momentum=0.9)
 
 
 def numpy_step():
@@ -242,7 +266,7 @@ if torch is not None:
         torch.nn.Conv2d(16, 32, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
         torch.nn.Conv2d(32, 64, 3, padding=1), torch.nn.ReLU(), torch.nn.Flatten(),
         torch.nn.Linear(64 * 8 * 8, 10))
-    topt = torch.optim.SGD(tnet.parameters(), lr=1e-3)
+    topt = torch.optim.SGD(tnet.parameters(), lr=1e-3, momentum=0.9)
     tx, ty = torch.from_numpy(x), torch.from_numpy(y)
 
     def torch_step():
@@ -251,12 +275,26 @@ if torch is not None:
         topt.step()
 
     fns["torch"] = torch_step
-med, rounds = interleaved(fns)
-train = {"ms": {k: 1e3 * v for k, v in med.items()},
-         "images_per_s": {k: N / v for k, v in med.items()}, "fast_peak_mb": peak_mb(numpy_step)}
-if torch is not None:
-    train["ratio"] = median_ratio(rounds, "numpy", "torch")
-results["train"] = train
+
+
+def bench_train(n_threads):
+    """Time the training step with n_threads for numpy's BLAS and torch (None: as they are)."""
+    limit = threadpoolctl.threadpool_limits(n_threads) if n_threads else None
+    if torch is not None and n_threads:
+        torch.set_num_threads(n_threads)
+    med, rounds = interleaved(fns)
+    row = {"threads": n_threads or threads, "ms": {k: 1e3 * v for k, v in med.items()},
+           "images_per_s": {k: N / v for k, v in med.items()},
+           "fast_peak_mb": peak_mb(numpy_step) if n_threads == TRAIN_THREADS[0] else None}
+    if torch is not None:
+        row["ratio"] = median_ratio(rounds, "numpy", "torch")
+        torch.set_num_threads(threads)
+    if limit is not None:
+        limit.restore_original_limits()
+    return row
+
+
+results["train"] = [bench_train(n) for n in TRAIN_THREADS]
 
 # ---- report -------------------------------------------------------------------------------
 blas_text = ", ".join(f"{p['internal_api']} {p['architecture']} x{p['num_threads']}"
@@ -266,40 +304,59 @@ print(f"OPENBLAS_* set: {results['openblas_env'] or 'none'}  numpy {np.__version
       f"torch {results['torch'] or 'not importable: torch columns skipped'}")
 print(f"naive timed on {NAIVE_BATCH} image(s) and scaled to the full batch; all float32\n")
 has_torch = torch is not None
-print(f"{'conv shape N,C,HxW,F,k,s,p':<28}{'naive ms':>10}{'fast ms':>9}{'torch ms':>9}"
-      f"{'fast/torch':>11}{'fwd only':>9}{'vs naive':>9}{'fast %mm':>9}{'torch %mm':>10}"
-      f"{'peak MB':>8}")
-for r in results["conv"]:
-    d = r["shape"]
-    name = f"{d['N']},{d['C']},{d['H']}x{d['W']},{d['F']},{d['K']},{d['stride']},{d['pad']}"
-    tms = f"{r['ms']['torch_both']:9.2f}" if has_torch else f"{'-':>9}"
-    rat = f"{r['ratio_both']:10.2f}x{r['ratio_fwd']:8.2f}x" if has_torch else f"{'-':>11}{'-':>9}"
-    tmm = f"{100 * r['torch_fraction_of_matmul']:9.0f}%" if has_torch else f"{'-':>10}"
-    print(f"{name:<28}{r['naive_ms']['both']:10.0f}{r['ms']['fast_both']:9.2f}{tms}{rat}"
-          f"{r['speedup_vs_naive']:8.0f}x{100 * r['fast_fraction_of_matmul']:8.0f}%{tmm}"
-          f"{r['fast_peak_mb']:8.1f}")
+
+
+def wino_text(r):
+    """The Winograd columns of a row: its time and its ratio to torch, or '-' where it does
+    not apply (not 3x3 stride 1) or torch is missing."""
+    ms = f"{r['ms']['wino_both']:12.2f}" if "wino_both" in r["ms"] else f"{'-':>12}"
+    return ms + (f"{r['ratio_wino_both']:10.2f}x" if "ratio_wino_both" in r else f"{'-':>11}")
+
+
+print(f"{'conv shape N,C,HxW,F,k,s,p':<28}{'naive ms':>9}{'fast ms':>9}{'torch ms':>9}"
+      f"{'fast/torch':>11}{'fwd only':>9}{'vs naive':>9}{'GFLOP/s: fast':>14}{'torch':>6}"
+      f"{'matmul':>7}{'peak MB':>8}{'winograd ms':>12}{'wino/torch':>11}")
+for group in SHAPE_GROUPS:
+    rows = [r for r in results["conv"] if r["group"] == group]
+    print(f"-- {group}")
+    for r in rows:
+        d = r["shape"]
+        name = f"{d['N']},{d['C']},{d['H']}x{d['W']},{d['F']},{d['K']},{d['stride']},{d['pad']}"
+        tms = f"{r['ms']['torch_both']:9.2f}" if has_torch else f"{'-':>9}"
+        rat = (f"{r['ratio_both']:10.2f}x{r['ratio_fwd']:8.2f}x" if has_torch
+               else f"{'-':>11}{'-':>9}")
+        tgf = f"{r['torch_gflops']:6.0f}" if has_torch else f"{'-':>6}"
+        print(f"{name:<28}{r['naive_ms']['both']:9.0f}{r['ms']['fast_both']:9.2f}{tms}{rat}"
+              f"{r['speedup_vs_naive']:8.0f}x{r['fast_gflops']:14.0f}{tgf}"
+              f"{r['matmul_gflops']:7.0f}{r['fast_peak_mb']:8.1f}"
+              f"{wino_text(r)}")
+    if has_torch:
+        g = geomean([r["ratio_both"] for r in rows])
+        results[f"geomean_ratio_both_{group}"] = g
+        print(f"{'  geometric mean':<28}{'':27}{g:10.2f}x"
+              f"{geomean([r['ratio_fwd'] for r in rows]):8.2f}x")
 if has_torch:
     results["geomean_ratio_both"] = geomean([r["ratio_both"] for r in results["conv"]])
     results["geomean_ratio_fwd"] = geomean([r["ratio_fwd"] for r in results["conv"]])
-    print(f"{'geometric mean':<28}{'':28}{results['geomean_ratio_both']:10.2f}x"
-          f"{results['geomean_ratio_fwd']:8.2f}x")
-print("(times are forward+backward; 'fwd only' is the forward ratio; %mm = GFLOP/s as a share "
-      "of a float32 matmul of the forward's size)\n")
+print("(times are forward+backward; 'fwd only' is the forward ratio; GFLOP/s of forward+backward "
+      "(3 products' worth) beside a float32 matmul of the forward's size, same run)\n")
 for r in results["pool"]:
     tail = (f"torch {r['ms']['torch_both']:.2f} ms  fast/torch {r['ratio_both']:.2f}x"
             if has_torch else "torch skipped")
     print(f"maxpool 2x2 fwd+bwd {tuple(r['shape'])}: fast {r['ms']['fast_both']:.2f} ms  {tail}"
           f"  peak {r['fast_peak_mb']:.1f} MB")
-t = results["train"]
-tail = (f"torch {t['images_per_s']['torch']:.0f} img/s  numpy/torch time {t['ratio']:.2f}x"
-        if has_torch else "torch skipped")
-print(f"corner training step N=64 32x32: numpy {t['images_per_s']['numpy']:.0f} img/s  {tail}"
-      f"  peak {t['fast_peak_mb']:.1f} MB  (threads={threads})")
+for t in results["train"]:
+    tail = (f"torch {t['ms']['torch']:.1f} ms  numpy/torch time {t['ratio']:.2f}x"
+            if has_torch else "torch skipped")
+    print(f"corner training step N=64 32x32 SGD momentum, threads={t['threads']}: "
+          f"numpy {t['ms']['numpy']:.1f} ms  {tail}"
+          + (f"  peak {t['fast_peak_mb']:.1f} MB" if t["fast_peak_mb"] else ""))
 if has_torch:               # a sentence from the numbers, not a verdict written in advance
     g, per_shape = results["geomean_ratio_both"], [r["ratio_both"] for r in results["conv"]]
     print(f"\nOn these {len(SHAPES)} shapes the im2col convolution (forward + backward) takes "
           f"{g:.2f}x PyTorch's time (geometric mean): {'slower' if g > 1 else 'faster'} than "
-          f"PyTorch in this run; per shape {min(per_shape):.2f}x to {max(per_shape):.2f}x.")
+          f"PyTorch in this run; per shape {min(per_shape):.2f}x to {max(per_shape):.2f}x; "
+          f"channel-rich shapes {results['geomean_ratio_both_channel-rich']:.2f}x.")
 if args.json:
     pathlib.Path(args.json).write_text(json.dumps(results, indent=2))
     print(f"wrote {args.json}")

@@ -19,6 +19,7 @@ import numpy as np
 
 from .base import Layer, ShapeError, as_pair, check_choice, check_int, he_normal
 from .padding import PADDING_MODES, pad2d, pad2d_backward, same_pads
+from .winograd import conv2d_winograd, conv2d_winograd_backward
 
 # im2col copies every window: C*KH*KW*Ho*Wo values per image (9x the input for a 3x3 kernel).
 # Above this many bytes for a batch, Conv2D processes the batch in chunks (and recomputes the
@@ -185,7 +186,8 @@ def conv2d_fast_backward(dout, cache):
 
 
 CONV_IMPLS = {"naive": (conv2d_naive, conv2d_naive_backward),
-              "fast": (conv2d_fast, conv2d_fast_backward)}
+              "fast": (conv2d_fast, conv2d_fast_backward),
+              "winograd": (conv2d_winograd, conv2d_winograd_backward)}   # 3x3, stride 1 only
 
 
 # --------------------------------------------------------------------------------------------
@@ -200,7 +202,8 @@ class Conv2D(Layer):
 
     in_channels C, out_channels F; kernel_size and stride: int or (h, w);
     padding: int, (h, w), "valid" (0) or "same" (stride 1 only); padding_mode "zeros"/"circular";
-    impl: "fast" (im2col) or "naive" (loops); rng: numpy Generator or seed for He init.
+    impl: "fast" (im2col), "naive" (loops) or "winograd" (3x3 stride 1, winograd.py);
+    rng: numpy Generator or seed for He init.
     Input (N, C, H, W) -> output (N, F, Ho, Wo). params: W (F, C, KH, KW), b (F,).
     """
 
@@ -214,6 +217,9 @@ class Conv2D(Layer):
         self.padding_mode = check_choice(padding_mode, "padding_mode", "Conv2D", PADDING_MODES)
         self.impl = check_choice(impl, "impl", "Conv2D", tuple(CONV_IMPLS))
         self._conv, self._conv_backward = CONV_IMPLS[impl]
+        if impl == "winograd" and (self.kernel_size, self.stride) != ((3, 3), (1, 1)):
+            raise ValueError(f"Conv2D: impl='winograd' needs a 3x3 kernel and stride 1, got "
+                             f"kernel_size={self.kernel_size}, stride={self.stride}")
         self.padding = padding
         self.pads = self._resolve_padding(padding)
         shape = (self.out_channels, self.in_channels, *self.kernel_size)
