@@ -3,10 +3,12 @@
 For a fixed list of convolution shapes it times, forward and forward+backward:
   - the naive loop convolution (on a small batch, scaled per image to the full batch),
   - the fast im2col convolution (float32),
+  - the Winograd F(2x2, 3x3) convolution on 3x3 stride-1 shapes (forward+backward only),
   - torch.nn.functional.conv2d + autograd, when torch can be imported (optional reference only:
     minicnn itself never imports torch),
 then 2x2 max pooling, and one training step (forward, backward, SGD momentum update) of the corner
-experiment's network. NumPy and torch rounds are interleaved and every ratio is the median of
+experiment's network at 1 and 2 threads. Channel-rich shapes are reported apart from
+single-channel ones. NumPy and torch rounds are interleaved and every ratio is the median of
 per-round ratios, because the machine is shared and noisy. GFLOP/s are compared with a float32
 matrix product of the same size measured in the same run: the machine's practical limit.
 
