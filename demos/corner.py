@@ -251,13 +251,13 @@ def parse_args(argv):
     p.add_argument("--data-dir", default=None, help="folder with the four IDX files (default "
                    "~/.cache/minicnn/<dataset>)")
     p.add_argument("--download", action="store_true", help="download the IDX files into "
-                   "--data-dir first (the only network access minicnn makes)")
+                   "--data-dir first, the only network access minicnn makes (default off)")
     p.add_argument("--downsample", type=int, default=2, help="average IDX images over NxN "
-                   "blocks (28x28 -> 14x14 by default; 1 keeps them)")
+                   "blocks (default 2: 28x28 -> 14x14; 1 keeps them)")
     p.add_argument("--train-size", type=int, help="random subset of the IDX training images")
     p.add_argument("--test-size", type=int, help="random subset of the IDX test images")
     p.add_argument("--models", default="a,b,c,d,e,f", help="comma-separated subset of "
-                   f"{','.join(corner.MODELS)} (the rows of corner.MODELS)")
+                   f"{','.join(corner.MODELS)}, the rows of corner.MODELS (default all)")
     p.add_argument("--canvas", type=int, default=None, help="canvas side, a multiple of 4 and at "
                    "least twice the image side (default 2 * image side + 16, rounded up)")
     p.add_argument("--epochs", type=int, default=None, help="epochs for the models without "

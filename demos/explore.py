@@ -243,18 +243,23 @@ def save_png(fig, path, dpi=80):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--models", default="a,c,e", help="comma-separated corner-experiment "
-                        "models to show, of a,b,c,d,e (the maps are the first one's)")
+                        f"models to show, of {','.join(corner.MODELS)} (default a,c,e; the maps are "
+                        "the first one's)")
     parser.add_argument("--cache", metavar="DIR", help="weight cache (default ~/.cache/minicnn)")
-    parser.add_argument("--retrain", action="store_true", help="ignore the cache, train again")
-    parser.add_argument("--quick", action="store_true", help="tiny training, for tests")
-    parser.add_argument("--save", metavar="FILE", help="save one frame as PNG and exit")
-    parser.add_argument("--out", metavar="DIR", help="like --save DIR/explorer.png")
-    parser.add_argument("--row", type=int, default=0, help="initial digit row")
-    parser.add_argument("--col", type=int, default=0, help="initial digit column")
-    parser.add_argument("--digit", type=int, default=3, help="initial digit class")
-    parser.add_argument("--threads", type=int, default=1, help="BLAS threads (see corner.py)")
+    parser.add_argument("--retrain", action="store_true", help="ignore the cache, train again "
+                        "(default off)")
+    parser.add_argument("--quick", action="store_true", help="tiny training, for tests "
+                        "(default off)")
+    parser.add_argument("--save", metavar="FILE", help="save one frame as PNG and exit "
+                        "(default: open a window)")
+    parser.add_argument("--out", metavar="DIR", help="like --save DIR/explorer.png (default "
+                        "none)")
+    parser.add_argument("--row", type=int, default=0, help="initial digit row (default 0)")
+    parser.add_argument("--col", type=int, default=0, help="initial digit column (default 0)")
+    parser.add_argument("--digit", type=int, default=3, help="initial digit class (default 3)")
+    parser.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1)")
     args = parser.parse_args(argv)
     keys = tuple(args.models.split(","))
     if not keys or set(keys) - set(corner.MODELS) or len(set(keys)) != len(keys):

@@ -35,7 +35,7 @@ def test_every_demo_flag_shows_its_default(capsys):
 
 
 WITH_MAIN = ["equivariance", "weight_sharing", "antialias", "position_leak", "rotation", "tour",
-        "idx_digits", "receptive_fields"]
+        "idx_digits", "receptive_fields", "corner", "fuzzy_features", "augmentation", "explore"]
 
 
 def help_entries(text):
@@ -52,7 +52,7 @@ def help_entries(text):
 
 
 def test_every_flag_of_every_demo_states_its_default(capsys):
-    """--help of these eight demos and of benchmark.py says every flag's default."""
+    """--help of every demo with a main() and of benchmark.py says every flag's default."""
     texts = {}
     for name in WITH_MAIN:
         with pytest.raises(SystemExit):
