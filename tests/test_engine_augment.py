@@ -135,3 +135,15 @@ def test_compose_applies_in_order_with_one_generator():
     out = Compose([first, second])(x, 5)
     assert out[0, 0, 0, 0] == 3 and out[0, 0, 1, 1] == 1
     assert [s[0] for s in seen] == ["first", "second"] and seen[0][1] is seen[1][1]
+    assert isinstance(seen[0][1], np.random.Generator)         # an int seed becomes one
+
+
+def test_argument_ranges_include_their_ends():
+    x = np.random.default_rng(0).random((3, 1, 5, 5)).astype(np.float32)
+    np.testing.assert_array_equal(RandomShift(0)(x, 0), x)
+    assert RandomRotation(180).max_degrees == 180
+    assert RandomFlip().p == 0.5
+    for make in (lambda: RandomRotation(180.5), lambda: RandomFlip(-0.5),
+                 lambda: RandomFlip(1.01)):
+        with pytest.raises(ValueError):
+            make()

@@ -185,8 +185,9 @@ def test_a_checkpoint_of_another_format_is_refused(tmp_path):
 def test_weights_files_are_checked_before_loading(tmp_path):
     model = make_model()
     path = tmp_path / "w.npz"
-    with pytest.raises(FileNotFoundError, match="no weights file at"):
+    with pytest.raises(FileNotFoundError, match="no weights file at") as info:
         mc.load_weights(model, path)
+    assert repr(str(path)) in str(info.value)                  # the path as text, quoted
     path.write_bytes(b"not a zip")
     with pytest.raises(ValueError, match="not an .npz file"):
         mc.load_weights(model, path)
@@ -194,11 +195,22 @@ def test_weights_files_are_checked_before_loading(tmp_path):
         mc.save_weights(str(path), model)
     with pytest.raises(TypeError, match="model must be a Sequential"):
         mc.save_weights(object(), path)
+    with pytest.raises(TypeError, match="model must be a Sequential"):
+        mc.save_weights("a.npz", "b.npz")
     with pytest.raises(TypeError, match="path must be a str or os.PathLike"):
         mc.load_weights(model, 3)
     mc.save_weights(model, path)
     assert same(read_npz(path), model.state_dict())
     assert mc.load_weights(make_model(seed=4), path) is not None
+
+
+def test_a_weights_file_with_pickled_objects_is_refused_unread(tmp_path):
+    path = tmp_path / "w.npz"
+    state = make_model().state_dict()
+    state["1.b"] = np.array([object(), object(), object()])   # np.savez pickles this
+    np.savez(path, **state)
+    with pytest.raises(ValueError, match="not a readable minicnn .npz file"):
+        mc.load_weights(make_model(), path)
 
 
 # --- files.py -------------------------------------------------------------------------------
@@ -209,6 +221,22 @@ def test_atomic_write_writes_bytes_or_calls_the_writer(tmp_path):
     files.atomic_write(str(path), lambda f: f.write(b"xyz"))
     assert path.read_bytes() == b"xyz"
     assert os.listdir(tmp_path) == ["f.bin"]
+
+
+def test_atomic_write_goes_through_a_hidden_temporary_file_in_the_same_folder(tmp_path,
+                                                                            monkeypatch):
+    moves = []
+    real_replace = os.replace
+
+    def spy(src, dst):
+        moves.append((src, dst))
+        real_replace(src, dst)
+    monkeypatch.setattr(files.os, "replace", spy)
+    files.atomic_write(tmp_path / "f.bin", b"abc")
+    (src, dst), = moves
+    assert os.path.dirname(src) == str(tmp_path) and dst == str(tmp_path / "f.bin")
+    name = os.path.basename(src)
+    assert name.startswith(".minicnn-") and name.endswith(".tmp")
 
 
 def test_a_failed_atomic_write_keeps_the_old_file_and_leaves_no_temporary_file(tmp_path):

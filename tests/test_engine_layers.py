@@ -28,10 +28,23 @@ def test_he_initialisation_scales_by_fan_in_and_biases_start_at_zero():
         assert W.std() == pytest.approx(np.sqrt(2 / fan_in), rel=0.05)
         assert abs(W.mean()) < 0.05 * np.sqrt(2 / fan_in)
         assert not np.any(layer.params["b"]) and layer.params["b"].shape == W.shape[:1]
+        assert layer.params["b"].dtype == np.float32
     assert conv.params["W"].shape == (64, 8, 3, 3) and lin.params["W"].shape == (400, 50)
     assert mc.Conv2D(2, 3, (1, 2), dtype=np.float64).params["W"].shape == (3, 2, 1, 2)
     np.testing.assert_array_equal(mc.Linear(3, 2, rng=5).params["W"],
                                   mc.Linear(3, 2, rng=5).params["W"])
+
+
+@pytest.mark.parametrize("make, pattern", [
+    (lambda: mc.Conv2D(0, 4, 3), "in_channels must be an int >= 1"),
+    (lambda: mc.Conv2D(1, 0, 3), "out_channels must be an int >= 1"),
+    (lambda: mc.Conv2D(1, 1, 3, padding=-1), "padding must be >= 0"),
+    (lambda: mc.Linear(0, 2), "in_features must be an int >= 1"),
+    (lambda: mc.Linear(2, 0), "out_features must be an int >= 1"),
+])
+def test_sizes_below_the_minimum_are_refused(make, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        make()
 
 
 # --- padding --------------------------------------------------------------------------------
@@ -152,6 +165,16 @@ def test_every_layer_checks_x_and_dout(name):
     assert layer.backward(np.ones_like(out)).shape == shape
 
 
+@pytest.mark.parametrize("name", LAYERS)
+def test_every_layer_keeps_float32_forward_and_backward(name):
+    make, shape = LAYERS[name]
+    layer = make()
+    out = layer.forward(rand(*shape).astype(np.float32))
+    assert out.dtype == np.float32
+    assert layer.backward(np.ones_like(out)).dtype == np.float32
+    assert all(g.dtype == np.float32 for g in layer.grads.values())
+
+
 @pytest.mark.parametrize("name", [n for n in LAYERS if n not in ("ReLU", "Flatten")])
 def test_every_shape_checking_layer_refuses_an_input_of_the_wrong_rank(name):
     make, shape = LAYERS[name]
@@ -183,12 +206,25 @@ def test_conv2d_shape_checks_name_the_problem():
     with pytest.raises(mc.ShapeError, match="wraps more than once"):
         circ.output_shape((1, 1, 5, 1))
     assert mc.Conv2D(1, 1, (1, 3), stride=(2, 3)).output_shape((4, 1, 5, 7)) == (4, 1, 3, 2)
+    assert mc.Conv2D(1, 1, 3, padding=3).output_shape((1, 1, 1, 1)) == (1, 1, 5, 5)   # zeros: any
+
+
+def test_an_asymmetric_same_padding_counts_both_sides():
+    """kernel 4, 'same': pads (1, 2) on each axis, so a 1x1 input fits the kernel exactly."""
+    zeros = mc.Conv2D(1, 1, 4, padding="same")
+    assert zeros.output_shape((1, 1, 1, 1)) == (1, 1, 1, 1)
+    circ = mc.Conv2D(1, 1, 4, padding="same", padding_mode="circular")
+    assert circ.output_shape((1, 1, 2, 2)) == (1, 1, 2, 2)        # 2 pixels of wrap: once
+    for shape in ((1, 1, 1, 2), (1, 1, 2, 1)):
+        with pytest.raises(mc.ShapeError, match="wraps more than once"):
+            circ.output_shape(shape)
 
 
 def test_pool_shape_checks_and_output_sizes():
     pool = mc.MaxPool2D((2, 3), stride=(1, 2))
     assert pool.output_shape((1, 2, 4, 7)) == (1, 2, 3, 3)
     assert pool.output_shape((1, 2, 2, 3)) == (1, 2, 1, 1)
+    assert mc.AvgPool2D((2, 3), stride=2).output_shape((1, 2, 5, 8)) == (1, 2, 2, 3)
     for shape in ((1, 2, 1, 3), (1, 2, 2, 2)):
         with pytest.raises(mc.ShapeError, match="larger than the input"):
             pool.output_shape(shape)
@@ -216,6 +252,11 @@ def test_linear_and_flatten_shape_checks():
     with pytest.raises(mc.ShapeError, match="at least a 2-d input"):
         mc.Flatten().output_shape((5,))
     assert mc.Flatten().output_shape((5, 2, 3)) == (5, 6)
+    assert mc.Flatten().output_shape((5, 6)) == (5, 6)
+    with pytest.raises(mc.ShapeError, match=r"\(add Flatten\(\) before it\?\)"):
+        mc.Linear(4, 2).forward(rand(2, 2, 2))
+    with pytest.raises(mc.ShapeError, match=r"\(add Flatten\(\) before it\?\)"):
+        mc.Linear(4, 2).forward(rand(2, 4, 1, 1))               # 4 features, but 4-d
 
 
 def test_reprs_show_the_non_default_arguments():
@@ -256,7 +297,7 @@ def test_sequential_refuses_what_is_not_a_layer():
 
     class NoInit(mc.Layer):
         def __init__(self):
-            pass
+            self.params = {}                                      # but no grads or training
     with pytest.raises(TypeError, match=r"must call super\(\).__init__\(\)"):
         mc.Sequential([NoInit()])
 
@@ -285,10 +326,49 @@ def test_summary_layout():
         "total parameters: 201,020"]
 
 
-def test_forward_names_the_layer_that_cannot_take_its_input():
-    model = mc.Sequential([mc.Flatten(), mc.Linear(5, 2)])
-    with pytest.raises(mc.ShapeError, match=r"Sequential layer 1 \(Linear"):
+class Counting(mc.Layer):
+    """Identity that counts its forward and output_shape calls."""
+
+    def __init__(self):
+        super().__init__()
+        self.forwards = self.shape_checks = 0
+
+    def output_shape(self, input_shape):
+        self.shape_checks += 1
+        return tuple(input_shape)
+
+    def forward(self, x):
+        self.forwards += 1
+        return self._remember(x)
+
+
+def test_forward_checks_the_whole_stack_once_per_input_shape_before_computing():
+    spy = Counting()
+    model = mc.Sequential([spy, mc.Flatten(), mc.Linear(5, 2)])
+    with pytest.raises(mc.ShapeError, match=r"Sequential layer 2 \(Linear.*cannot take input"):
         model.forward(rand(2, 4))
+    assert spy.forwards == 0                                      # nothing computed
+    model = mc.Sequential([spy, mc.Flatten(), mc.Linear(4, 2)])
+    spy.shape_checks = 0
+    model.forward(rand(2, 4))
+    model.forward(rand(2, 4))
+    assert spy.shape_checks == 1                                  # the second call: same shape
+    model.forward(rand(3, 4))
+    assert spy.shape_checks == 2
+
+
+def test_a_layer_without_output_shape_still_runs_in_a_sequential():
+    class Double(mc.Layer):
+        def forward(self, x):
+            return self._remember(2 * x)
+
+        def backward(self, dout):
+            return 2 * dout
+    model = mc.Sequential([Double(), mc.ReLU()])
+    np.testing.assert_array_equal(model.forward(np.array([[1.0, -1.0]])), [[2.0, 0.0]])
+    with pytest.raises(mc.ShapeError, match=r"Sequential layer 1 \(Linear.*could not take the "
+                       r"output of the layer before it, shape \(1, 2\)"):
+        mc.Sequential([Double(), mc.Linear(3, 1)]).forward(np.array([[1.0, -1.0]]))
 
 
 def test_state_dict_copies_and_load_state_dict_checks_names_shapes_and_values():
@@ -301,7 +381,7 @@ def test_state_dict_copies_and_load_state_dict_checks_names_shapes_and_values():
         model.load_state_dict(only_missing)
     with pytest.raises(ValueError, match=r"missing \[\], unexpected \['5.W'\]"):
         model.load_state_dict(state | {"5.W": np.zeros(2)})
-    with pytest.raises(ValueError, match=r"4.b: model \(3,\), given \(2,\)"):
+    with pytest.raises(ValueError, match=r"shapes do not match this model: 4.b: model \(3,\), given \(2,\)"):
         model.load_state_dict(state | {"4.b": np.zeros(2)})
     with pytest.raises(ValueError, match=r"\['4.b'\] are not finite"):
         model.load_state_dict(state | {"4.b": np.array([0.0, np.inf, 0.0])})

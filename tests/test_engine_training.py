@@ -4,11 +4,15 @@ Small models and a few examples each: these tests check bookkeeping (history val
 examples a batch holds, defaults, argument checks), not learning, which test_training.py shows.
 """
 
+import signal
+
 import numpy as np
 import pytest
 
 import minicnn as mc
+from minicnn import resilience
 from minicnn.losses import check_labels
+from minicnn.optim import Optimizer
 from minicnn.train import train_step
 
 
@@ -85,6 +89,52 @@ def test_a_batch_size_larger_than_the_data_gives_one_batch_per_epoch():
     assert batches_seen(3, 64, 2, shuffle=False) == [[0, 1, 2], [0, 1, 2]]
 
 
+def test_fit_defaults_are_10_epochs_of_batches_of_64_shuffled_with_seed_0_and_a_progress_bar(
+        capsys):
+    X = np.repeat(np.arange(130.0), 4).reshape(130, 1, 2, 2) / 130
+    y = np.arange(130) % 3
+    seen = []
+
+    def record(x, rng):
+        seen.append(np.round(x[:, 0, 0, 0] * 130).astype(int).tolist())
+        return x
+    model = make_model()
+    history = mc.fit(model, X, y, transform=record)
+    assert len(history["loss"]) == 10 and [len(b) for b in seen[:3]] == [64, 64, 2]
+    order = [i for b in seen[:3] for i in b]
+    assert order == np.random.default_rng(0).permutation(130).tolist()
+    assert "epoch 10/10" in capsys.readouterr().err
+
+
+def test_fit_checks_epochs_batch_size_and_validation_data_before_training():
+    X, y = make_data(4)
+    model = make_model()
+    before = model.state_dict()
+    for kw, pattern in [({"epochs": -1}, "epochs must be an int >= 0"),
+                        ({"batch_size": 0}, "batch_size must be an int >= 1"),
+                        ({"validation_data": (X, y[:3])}, r"fit\(validation_data\): X and y")]:
+        with pytest.raises(ValueError, match=pattern):
+            mc.fit(model, X, y, progress=False, **kw)
+    assert all(np.array_equal(before[k], v) for k, v in model.state_dict().items())
+    assert len(mc.fit(model, X, y, epochs=1, batch_size=1, progress=False)["loss"]) == 1
+
+
+def test_the_progress_bar_shows_epoch_batches_and_the_batch_loss_and_accuracy(capsys):
+    X, y = make_data(4, seed=2)
+    model = make_model()
+    logits = model.forward(X)
+    loss = mc.softmax_cross_entropy(logits, y)[0]
+    acc = float((logits.argmax(axis=1) == y).mean())
+    assert 0 < acc < 1                                        # so that a count would differ
+    mc.fit(model, X, y, epochs=1, batch_size=4)
+    err = capsys.readouterr().err
+    assert "epoch 1/1" in err and "batch/s" in err
+    assert f"acc={acc:.3f}, loss={loss:.3f}" in err
+    assert err.endswith("\r")                                 # the bar is cleared (leave=False)
+    mc.fit(model, X, y, epochs=1, batch_size=4, progress=False)
+    assert capsys.readouterr().err == ""
+
+
 def test_zero_epochs_trains_nothing():
     X, y = make_data()
     model = make_model()
@@ -135,6 +185,32 @@ def test_evaluate_is_the_mean_loss_and_accuracy_over_batches_of_any_size():
         assert mc.accuracy(model, X, y, batch_size=batch_size) == acc
 
 
+class Spy(mc.Sequential):
+    """Records the batch_size that logits is called with and the sizes of the forward passes."""
+
+    def __init__(self, layers):
+        super().__init__(layers)
+        self.batch_sizes, self.passes = [], []
+
+    def logits(self, X, batch_size=256):
+        self.batch_sizes.append(batch_size)
+        return super().logits(X, batch_size)
+
+    def forward(self, x):
+        self.passes.append(len(x))
+        return super().forward(x)
+
+
+def test_evaluation_goes_in_batches_of_256_by_default():
+    X = np.random.default_rng(0).standard_normal((300, 1, 2, 2))
+    y = np.zeros(300, dtype=int)
+    model = Spy(make_model())
+    mc.evaluate(model, X, y)
+    mc.accuracy(model, X, y)
+    model.predict(X)
+    assert model.batch_sizes == [256, 256, 256] and model.passes == [256, 44] * 3
+
+
 def test_integral_float_labels_are_accepted_and_fractional_ones_rejected():
     X, y = make_data(6)
     model = make_model()
@@ -147,6 +223,7 @@ def test_integral_float_labels_are_accepted_and_fractional_ones_rejected():
         mc.softmax_cross_entropy(logits, as_float + 0.5)
     with pytest.raises(TypeError, match="integers"):
         mc.fit(model, X, as_float + 0.25, progress=False)
+    assert mc.evaluate(model, X, y.tolist()) == mc.evaluate(model, X, y)   # a list will do
 
 
 @pytest.mark.parametrize("y, ok", [([0, 2], True), ([-1, 0], False), ([0, 3], False)])
@@ -193,12 +270,35 @@ def test_a_transform_must_return_a_float_array_shaped_like_its_batch():
             mc.fit(make_model(), X, y, transform=transform, progress=False)
 
 
-def test_resume_must_be_an_existing_path():
+def test_resume_must_be_an_existing_path(tmp_path):
     X, y = make_data(4)
     with pytest.raises(TypeError, match="resume must be the path"):
         mc.fit(make_model(), X, y, resume=3, progress=False)
-    with pytest.raises(FileNotFoundError, match="no checkpoint at 'nothing.npz'"):
+    with pytest.raises(FileNotFoundError, match="no checkpoint at 'nothing.npz'") as info:
         mc.fit(make_model(), X, y, resume="nothing.npz", progress=False)
+    assert "checkpoint='nothing.npz') writes one after every epoch" in str(info.value)
+    with pytest.raises(FileNotFoundError) as info:
+        mc.fit(make_model(), X, y, resume="nothing.npz", checkpoint=tmp_path / "c.npz",
+               progress=False)
+    assert "writes one" not in str(info.value)
+
+
+def test_a_bad_transform_is_named_in_the_message():
+    X, y = make_data(4)
+
+    def returns_none(x, rng):
+        pass
+
+    class Halve:
+        def __call__(self, x, rng):
+            return x[:, :, :1]
+
+        def __repr__(self):
+            return "Halve()"
+    with pytest.raises(TypeError, match="transform returns_none returned NoneType"):
+        mc.fit(make_model(), X, y, transform=returns_none, progress=False)
+    with pytest.raises(mc.ShapeError, match=r"transform Halve\(\) returned an array of shape"):
+        mc.fit(make_model(), X, y, transform=Halve(), progress=False)
 
 
 # --- softmax and the loss -------------------------------------------------------------------
@@ -210,13 +310,15 @@ def test_softmax_rows_sum_to_one_and_match_the_direct_formula_on_a_square_input(
 
 
 def test_softmax_and_the_loss_are_stable_for_huge_logits():
-    logits = np.array([[1000.0, 0.0, -1000.0], [0.0, 1000.0, 999.0]])
+    """Each row's own maximum is subtracted: rows far apart in scale both stay finite."""
+    logits = np.array([[1000.0, 0.0, -1000.0], [0.0, 1000.0, 999.0], [-1000.0, -1001.0, -1e4]])
     with np.errstate(over="raise", invalid="raise", divide="raise"):    # underflow is fine
         p = mc.softmax(logits)
-        loss, dlogits = mc.softmax_cross_entropy(logits, np.array([0, 2]))
-    np.testing.assert_allclose(p, [[1, 0, 0], [0, 1 / (1 + np.e**-1), 1 / (1 + np.e)]])
-    assert loss == pytest.approx((0 + 1 + np.log1p(np.e**-1)) / 2)
-    np.testing.assert_allclose(dlogits, (p - [[1, 0, 0], [0, 0, 1]]) / 2)
+        loss, dlogits = mc.softmax_cross_entropy(logits, np.array([0, 2, 0]))
+    a = 1 / (1 + np.e**-1)
+    np.testing.assert_allclose(p, [[1, 0, 0], [0, a, 1 - a], [a, 1 - a, 0]])
+    assert loss == pytest.approx((0 + 1 + np.log1p(np.e**-1) + np.log1p(np.e**-1)) / 3)
+    np.testing.assert_allclose(dlogits, (p - np.eye(3)[[0, 2, 0]]) / 3)
 
 
 def test_a_single_example_loss_is_its_negative_log_probability_and_an_empty_batch_is_refused():
@@ -288,7 +390,10 @@ def test_a_step_needs_a_gradient():
     (lambda: mc.Adam(betas=(1.0, 0.99)), ValueError, r"betas\[0\] must be in \[0, 1\)"),
     (lambda: mc.Adam(betas=(0.9, -0.1)), ValueError, r"betas\[1\]"),
     (lambda: mc.Adam(eps=0.0), ValueError, r"eps must be in \(0, inf\)"),
-    (lambda: mc.Adam(weight_decay=-1.0), ValueError, r"weight_decay must be in \[0, inf\)"),
+    (lambda: mc.Adam(weight_decay=-0.5), ValueError, r"weight_decay must be in \[0, inf\)"),
+    (lambda: mc.Adam(weight_decay=np.inf), ValueError, "weight_decay"),
+    (lambda: mc.Adam(eps=np.inf), ValueError, "eps"),
+    (lambda: mc.SGD(weight_decay=-0.5), ValueError, "weight_decay"),
     (lambda: mc.Adam(lr=0.0), ValueError, r"lr must be in \(0, inf\)"),
     (lambda: mc.Adam(lr=np.inf), ValueError, "lr"),
     (lambda: mc.SGD(momentum=1.0), ValueError, r"momentum must be in \[0, 1\)"),
@@ -303,3 +408,80 @@ def test_optimiser_arguments_are_checked(make, exc, pattern):
 def test_optimiser_edge_values_are_accepted():
     assert mc.Adam(betas=[0.0, 0.0], weight_decay=0.0).betas == (0.0, 0.0)
     assert mc.SGD(momentum=0.0).momentum == 0.0
+
+
+def test_an_optimiser_without_an_update_rule_says_so():
+    with pytest.raises(NotImplementedError):
+        Optimizer(0.1).step(mc.Sequential([One([1.0], [1.0])]))
+
+
+# --- the safety checks (resilience.py) ------------------------------------------------------
+@pytest.fixture
+def ctrl_c_raises():
+    """Python's own Ctrl-C handler for the test (a background process may inherit SIG_IGN)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_ctrl_c_inside_nested_deferred_blocks_waits_for_the_outermost(ctrl_c_raises):
+    done = []
+    with pytest.raises(KeyboardInterrupt), resilience.interrupts_deferred():
+        with resilience.interrupts_deferred():
+            signal.raise_signal(signal.SIGINT)
+            done.append("inner")
+        done.append("outer")
+    assert done == ["inner", "outer"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_deferring_leaves_another_sigint_handler_alone():
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with resilience.interrupts_deferred():
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+class Param(mc.Layer):
+    """Identity with a two-element parameter whose gradient we choose."""
+
+    def __init__(self, g):
+        super().__init__()
+        self.params["W"] = np.zeros(2)
+        self.grads["W"] = np.array(g, dtype=np.float64)
+
+    def output_shape(self, input_shape):
+        return tuple(input_shape)
+
+
+def test_one_non_finite_gradient_entry_is_found_and_the_last_layer_is_named_first():
+    model = mc.Sequential([Param([np.nan, 0.0]), Param([0.0, np.inf]), Param([1.0, 1.0])])
+    with pytest.raises(mc.NonFiniteError, match="gradient of W in layer 1") as info:
+        resilience.check_grads(model, "here")
+    assert info.value.layer == 1
+
+
+def test_one_overflowing_update_entry_is_caught():
+    model = mc.Sequential([Param([0.0, -1e308])])
+    model[0].params["W"] = np.array([0.0, 1e308])
+    opt = mc.SGD(1.0)
+    with np.errstate(over="ignore"):
+        update = opt.compute_step(model)
+    with pytest.raises(mc.NonFiniteError, match="update would make W of layer 0") as info:
+        resilience.check_update(model, update, opt, "here")
+    assert info.value.layer == 0
+
+
+def test_a_transform_that_returns_one_nan_stops_fit():
+    X, y = make_data(4)
+
+    def one_nan(x, rng):
+        x = x.copy()
+        x[0, 0, 0, 0] = np.nan
+        return x
+    with pytest.raises(mc.NonFiniteError, match="transform returned NaN") as info:
+        mc.fit(make_model(), X, y, transform=one_nan, progress=False)
+    assert (info.value.layer, info.value.epoch, info.value.batch) == ("input", 1, 1)

@@ -141,14 +141,14 @@ def walk(node, in_func=False, parent=None, field=None, index=None):
 
 
 def mutants(source):
-    """[(node number, candidate number, line, 'old -> new')] for every mutant of `source`."""
+    """[(node number, candidate number, line, 'cCOL kind: `old` -> `new`')] for every mutant."""
     tree, found = ast.parse(source), []
     for number, (node, _, field, _) in enumerate(walk(tree)):
         for k, (kind, make) in enumerate(candidates(node, field)):
-            old = ast.unparse(node).splitlines()[0][:70]
-            new = ast.unparse(make(node)).splitlines()[0][:70]
+            old, new = ast.unparse(node), ast.unparse(make(node))
             if old != new:
-                found.append((number, k, node.lineno, f"{kind}: `{old}` -> `{new}`"))
+                old, new = old.splitlines()[0][:70], new.splitlines()[0][:70]
+                found.append((number, k, node.lineno, f"c{node.col_offset} {kind}: `{old}` -> `{new}`"))
     return found
 
 
@@ -183,6 +183,7 @@ def run_tests(workdir, args, timeout, failed_log=None):
     if pid == 0:                                              # the child: its own process group
         code = 3
         try:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
             os.setpgid(0, 0)
             os.chdir(workdir)
             sys.path.insert(0, str(workdir))
@@ -194,15 +195,20 @@ def run_tests(workdir, args, timeout, failed_log=None):
         finally:
             os._exit(code)
     deadline = time.monotonic() + timeout
-    while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return "passed" if os.waitstatus_to_exitcode(status) == 0 else "failed"
-        if time.monotonic() > deadline:
-            os.killpg(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            return "timeout"
-        time.sleep(0.02)
+    try:
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return "passed" if os.waitstatus_to_exitcode(status) == 0 else "failed"
+            if time.monotonic() > deadline:
+                os.killpg(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                return "timeout"
+            time.sleep(0.02)
+    except BaseException:                                     # stopped: take the child along
+        os.killpg(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        raise
 
 
 def copy_repo(dest):
@@ -232,7 +238,8 @@ def run_module(name, work, args, equivalent):
     rel, test_files = TESTS[name]
     path = work / rel
     source = path.read_text()
-    tests = [f"tests/{f}" for f in test_files if (work / "tests" / f).exists()]
+    tests = [f"tests/{f}" for f in test_files if (work / "tests" / f).exists()
+             and not (args.skip_tests and f.startswith(args.skip_tests))]
     runs, seconds, broken = [], 0.0, []       # one pytest per test file: a kill stops early
     for test in tests:
         log = work / f"baseline-{name}-{pathlib.Path(test).stem}.txt"
@@ -285,10 +292,13 @@ def main(argv=None):
                         help="only this module (repeatable); default: all")
     parser.add_argument("--sample", type=int, default=0, help="N random mutants per module")
     parser.add_argument("--seed", type=int, default=0, help="seed of the sample")
+    parser.add_argument("--skip-tests", metavar="PREFIX",
+                        help="leave out test files whose name starts with PREFIX")
     parser.add_argument("--list", action="store_true", help="only list the mutants")
     parser.add_argument("--verbose", action="store_true", help="print every mutant's outcome")
     args = parser.parse_args(argv)
     os.nice(19 - os.nice(0))
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit("mutate.py: stopped"))
     names = args.module or list(TESTS)
     if args.list:
         for name in names:
@@ -307,6 +317,7 @@ def main(argv=None):
         copy_repo(work)
         for name in names:
             results[name] = run_module(name, work, args, equivalent)
+            report(name, results[name])
     what = (f"a sample of {args.sample} per module, seed {args.seed}" if args.sample
             else "all mutants")
     print(f"\nsummary ({time.monotonic() - start:.0f} s; {what}):")
