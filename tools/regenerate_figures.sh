@@ -7,7 +7,8 @@
 #                                                    byte for byte with docs/ (exit 1 if any differ)
 #
 # Run it inside the project's environment (python must import minicnn). One BLAS thread, as the
-# README's run times; the slow demos take minutes on a 2-core machine.
+# README's run times; the slow demos take minutes on a 2-core machine. Each demo's wall time is
+# printed (the README's run-time table comes from one such run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OPENBLAS_NUM_THREADS=1
@@ -24,6 +25,7 @@ figures() {   # the committed figures each demo writes
         rotation)         echo rotation.png rotation_maps.png ;;
         receptive_fields) echo receptive_fields.png receptive_fields_patches.png ;;
         explore)          echo explorer.png ;;
+        learned_invariance) echo learned_invariance.png ;;
         *) echo "unknown demo: $1" >&2; return 1 ;;
     esac
 }
@@ -40,15 +42,17 @@ if [[ "${1:-}" == "--check" ]]; then check=1; shift; fi
 demos=("$@")
 if [[ ${#demos[@]} -eq 0 ]]; then
     demos=(equivariance weight_sharing corner fuzzy_features augmentation antialias position_leak
-           rotation receptive_fields explore)
+           rotation receptive_fields learned_invariance explore)
 fi
 status=0
 for demo in "${demos[@]}"; do
     names=$(figures "$demo")
     echo "== $demo: $names"
-    if [[ $check -eq 0 ]]; then run "$demo" docs; continue; fi
+    start=$SECONDS
+    if [[ $check -eq 0 ]]; then run "$demo" docs; echo "   took $((SECONDS - start)) s"; continue; fi
     tmp=$(mktemp -d)
     run "$demo" "$tmp" > "$tmp/stdout.txt"
+    echo "   took $((SECONDS - start)) s"
     differs=0
     for name in $names; do
         if cmp -s "$tmp/$name" "docs/$name"; then echo "   same: docs/$name"
