@@ -39,7 +39,7 @@ _TRAIN = ["test_engine_training.py", "test_engine_checkpoint.py", "test_training
           "test_reliability.py", "test_errors.py"]
 # module (short name) -> (file, the test files that pin it, fastest and most targeted first)
 TESTS = {
-    "conv": ("minicnn/layers/conv.py", _LAYERS),
+    "conv": ("minicnn/layers/conv.py", _LAYERS + ["test_winograd.py"]),
     "pool": ("minicnn/layers/pool.py", _LAYERS),
     "linear": ("minicnn/layers/linear.py", _LAYERS),
     "padding": ("minicnn/layers/padding.py", _LAYERS),
