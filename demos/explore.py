@@ -26,6 +26,8 @@ Run: python demos/explore.py                         (a window with sliders; wit
 """
 
 import argparse
+import hashlib
+import inspect
 import os
 import time
 
@@ -89,7 +91,10 @@ def load_or_train(X, y, seed=0, cache_dir=None, quick=False, retrain=False,
     Returns (models, trained): trained is True when this call ran `train_models`.
     """
     cache_dir = cache_dir or files.cache_dir()
-    tag = f"explorer-seed{seed}{'-quick' if quick else ''}"
+    # the file names carry a digest of the corner experiment's code (models, budgets, training),
+    # so weights cached by an older version are not mistaken for today's models
+    recipe = hashlib.sha256(inspect.getsource(corner).encode()).hexdigest()[:10]
+    tag = f"explorer-seed{seed}{'-quick' if quick else ''}-{recipe}"
     paths = {key: os.path.join(cache_dir, f"{tag}-{key}.npz") for key in keys}
     if not retrain and all(os.path.exists(p) for p in paths.values()):
         models = make_models(seed, keys)

@@ -332,6 +332,13 @@ def test_a_single_example_loss_is_its_negative_log_probability_and_an_empty_batc
         mc.softmax_cross_entropy(np.zeros(3), np.zeros(1, dtype=int))
 
 
+def test_the_loss_refuses_logits_that_are_not_a_float_array_and_names_itself():
+    with pytest.raises(TypeError, match="softmax_cross_entropy expected a floating-point logits"):
+        mc.softmax_cross_entropy(np.array([[1, 2]]), np.array([0]))      # integer logits
+    with pytest.raises(TypeError, match="softmax_cross_entropy expected logits to be a numpy"):
+        mc.softmax_cross_entropy([[1.0, 2.0]], np.array([0]))
+
+
 def test_fit_on_a_single_example():
     X, y = make_data(1)
     history = mc.fit(make_model(), X, y, epochs=1, progress=False)

@@ -50,9 +50,19 @@ def test_weights_cached_after_first_training(digits, tmp_path, count_training, c
             np.testing.assert_array_equal(p, q, err_msg=f"{name} {k}")
     _, trained = small_training(digits, tmp_path, retrain=True)
     assert trained and len(count_training) == 2
-    (tmp_path / "explorer-seed0-quick-c.npz").write_bytes(b"not an npz")   # broken cache
+    next(tmp_path.glob("explorer-seed0-quick-*-c.npz")).write_bytes(b"not an npz")   # broken
     _, trained = small_training(digits, tmp_path)
     assert trained and len(count_training) == 3
+
+
+def test_weights_cached_by_another_version_of_the_corner_code_are_not_used(
+        digits, tmp_path, count_training, monkeypatch):
+    small_training(digits, tmp_path)
+    assert len(count_training) == 1
+    monkeypatch.setattr(explore.inspect, "getsource", lambda module: "a changed recipe")
+    _, trained = small_training(digits, tmp_path)
+    assert trained and len(count_training) == 2          # a new digest: trained, not loaded
+    assert len(list(tmp_path.glob("explorer-seed0-quick-*.npz"))) == 6
 
 
 def test_explorer_trains_the_corner_experiments_models(digits, tmp_path):
