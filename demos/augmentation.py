@@ -8,14 +8,14 @@ offsets the shifted digits reach (0..4+s), beyond them, and at its minimum, wher
 what the head predicts. A gallery shows what each transform does, and where it can destroy the
 label (ink pushed off the canvas, a digit split by a circular shift, a mirrored 2).
 
-Run:  python demos/augmentation.py [--seed 0] [--out figures] [--quick] [--epochs N]
+Run:  python demos/augmentation.py [--seed 0] [--out figures] [--quick] [--epochs N] [--jobs N]
 """
 
 import time
 
 import matplotlib.pyplot as plt
 import numpy as np
-from common import finish, parser, save_figure
+from common import finish, parser, run_jobs, save_figure
 
 import minicnn as mc
 from minicnn.data.augment import (
@@ -55,6 +55,9 @@ def parse_args(argv):
     p.add_argument("--lr", type=float, help="SGD step")
     p.add_argument("--batch-size", type=int, help="batch size")
     p.add_argument("--n-train", type=int, help="training digits (None: all)")
+    p.add_argument("--jobs", type=int, default=None, help="shift ranges trained at once, each in "
+                   "its own process with one BLAS thread (default: one per core; 1 = one after "
+                   "another); the results are the same")
     args = p.parse(argv)
     if args.canvas % 4 or args.canvas < 2 * IMAGE:
         p.error(f"--canvas must be a multiple of 4 and >= {2 * IMAGE}, got {args.canvas}")
@@ -131,8 +134,10 @@ def train_and_map(args, s, X, y, X_te, y_te, grid):
 def measure(args, X, y, X_te, y_te, grid, shifts):
     """For every shift range s: the map's summary, its reach and what is predicted at its min."""
     S, far, results = args.canvas, ((args.canvas // 2, args.canvas - IMAGE),) * 2, {}
-    for s in shifts:
-        acc, at, worst, train = train_and_map(args, s, X, y, X_te, y_te, grid)
+    tasks = {s: (train_and_map, (args, s, X, y, X_te, y_te, grid), {}) for s in shifts}
+    runs = run_jobs(tasks, args.jobs, done=lambda s, _: print(      # independent: in parallel
+        f"  trained with max shift {s} in {time.perf_counter() - args.start:.0f} s", flush=True))
+    for s, (acc, at, worst, train) in runs.items():
         r = summarize_map(acc, grid, ((0, CORNER), (0, CORNER)), far)
         reach = min(CORNER + s, S - IMAGE)                  # offsets the shifted digits reach
         inside = (grid[:, None] <= reach) & (grid[None, :] <= reach)
@@ -141,8 +146,6 @@ def measure(args, X, y, X_te, y_te, grid, shifts):
                  beyond=float(acc[~inside].mean()) if (~inside).any() else None,
                  top_class=int(counts.argmax()), top_share=float(counts.max() / len(worst)))
         results[s] = r
-        print(f"  trained with max shift {s} in {time.perf_counter() - args.start:.0f} s",
-              flush=True)
     return results
 
 

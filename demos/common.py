@@ -13,7 +13,9 @@ value from `quick` when --quick is given, else from `defaults`. Every flag's hel
 """
 
 import argparse
+import functools
 import importlib.util
+import inspect
 import multiprocessing
 import os
 import pathlib
@@ -113,18 +115,34 @@ def finish(args):
 
 def load_demo(name):
     """Import demos/<name>.py as a module without running its main() (for tour.py and tests)."""
-    path = pathlib.Path(__file__).resolve().parent / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"demo_{name}", path)
+    return _load_script(pathlib.Path(__file__).resolve().parent / f"{name}.py")
+
+
+def _load_script(path):
+    spec = importlib.util.spec_from_file_location(f"demo_{pathlib.Path(path).stem}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
+@functools.cache
+def _demo_in_worker(path):
+    """A demo script loaded once per worker process (see _call_in_worker)."""
+    return _load_script(path)
+
+
+def _call_in_worker(path, name, args, kwargs):
+    """Run function `name` of the demo script at `path`. A function defined in a demo is not
+    importable by its module's name in a worker ("__main__", or "demo_<name>" from load_demo),
+    so run_jobs sends the script's path and the function's name instead."""
+    return getattr(_demo_in_worker(path), name)(*args, **kwargs)
+
+
 def run_jobs(tasks, jobs=None, done=None):
     """Run independent calls in `jobs` worker processes; {key: fn(*args, **kwargs)} in key order.
 
-    tasks: {key: (fn, args, kwargs)}, fn a module-level function (it is sent to the workers by
-    name). jobs: worker processes (None: one per core; 1 runs the calls here, one after another).
+    tasks: {key: (fn, args, kwargs)}, fn a module-level function of the library or of a demo
+    script (sent to the workers by name). jobs: worker processes (None: one per core; 1 runs the calls here, one after another).
     Every worker uses one BLAS thread, so each call computes exactly what it computes serially
     and the results are bit-identical to a serial run. done(key, result) is called as each call
     finishes, in finishing order (for one progress line per result).
@@ -140,8 +158,12 @@ def run_jobs(tasks, jobs=None, done=None):
     context = multiprocessing.get_context("spawn")      # a fresh interpreter: no forked BLAS state
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=limit_threads,
                              initargs=(1,)) as pool:
-        futures = {pool.submit(fn, *args, **kwargs): key for key, (fn, args, kwargs)
-                   in tasks.items()}
+        futures = {}
+        for key, (fn, args, kwargs) in tasks.items():
+            if fn.__module__ == "__main__" or fn.__module__.startswith("demo_"):   # a demo's own
+                fn, args, kwargs = _call_in_worker, (inspect.getfile(fn), fn.__name__, args,
+                                                     kwargs), {}
+            futures[pool.submit(fn, *args, **kwargs)] = key
         for future in as_completed(futures):
             key = futures[future]
             results[key] = future.result()

@@ -14,11 +14,11 @@ Then each test digit is shifted k px right and k px left, and we measure
 Two 2x2 max pools give the trunk a total stride of 4: a shift by a multiple of 4 moves the
 conv 3 map by whole cells, any other shift changes which pixels each pool keeps.
 
-Run: python demos/fuzzy_features.py [--jitter 1,0] [--n-seeds 3] [--epochs 12] [--out figures]
+Run: python demos/fuzzy_features.py [--jitter 1,0] [--n-seeds 3] [--epochs 12] [--out figures] [--jobs N]
 """
 
 import numpy as np
-from common import finish, parser
+from common import finish, parser, run_jobs
 from fuzzy_report import interpret, plot_curves, plot_maps, print_tables
 
 from minicnn import (
@@ -91,24 +91,27 @@ def stack(runs):
 
 def train_and_measure(args, shifts):
     """Train every (head, jitter) at every seed; returns ({(head, jitter): stacked}, map net)."""
-    centre = (args.canvas - 8) // 2
-    runs, map_net = {(h, j): [] for h in HEADS for j in args.jitter}, None
-    for seed in args.seeds:
-        X_tr, y_tr, X_te, y_te = load_digits(rng=seed)                 # (N, 1, 8, 8) float32
-        X_tr, y_tr = X_tr[:args.n_train], y_tr[:args.n_train]
-        for jitter in args.jitter:
-            offsets = np.random.default_rng(seed).integers(-jitter, jitter + 1, (len(X_tr), 2))
-            X = place_on_canvas(X_tr, args.canvas, centre + offsets)   # (N, 1, canvas, canvas)
-            for head in HEADS:
-                net = make_net(head, args.channels, args.canvas, seed)
-                history = fit(net, X, y_tr, epochs=args.epochs, batch_size=32,
-                              optimizer=Adam(args.lr), rng=seed, progress=False)
-                r = measure(net, X_te, y_te, args.canvas, shifts, PROBES_BY_HEAD[head])
-                runs[head, jitter].append({**r, "train": history["acc"][-1]})
-                if map_net is None and head == "pooling":
-                    map_net = net                        # first seed, first jitter: for the maps
-        print(f"  seed {seed} done", flush=True)
+    tasks = {(seed, jitter, head): (train_one, (args, shifts, seed, jitter, head), {})
+             for seed in args.seeds for jitter in args.jitter for head in HEADS}
+    done = lambda key, _: print(f"  seed {key[0]}, jitter {key[1]}, {key[2]} head done", flush=True)
+    results = run_jobs(tasks, args.jobs, done=done)                 # independent: in parallel
+    runs = {(h, j): [results[s, j, h][0] for s in args.seeds] for h in HEADS for j in args.jitter}
+    map_net = results[args.seeds[0], args.jitter[0], "pooling"][1]  # first seed, first jitter
     return {key: stack(r) for key, r in runs.items()}, map_net
+
+
+def train_one(args, shifts, seed, jitter, head):
+    """One network: trained with offsets within +-jitter at `seed`; (measurements, network)."""
+    centre = (args.canvas - 8) // 2
+    X_tr, y_tr, X_te, y_te = load_digits(rng=seed)                     # (N, 1, 8, 8) float32
+    X_tr, y_tr = X_tr[:args.n_train], y_tr[:args.n_train]
+    offsets = np.random.default_rng(seed).integers(-jitter, jitter + 1, (len(X_tr), 2))
+    X = place_on_canvas(X_tr, args.canvas, centre + offsets)           # (N, 1, canvas, canvas)
+    net = make_net(head, args.channels, args.canvas, seed)
+    history = fit(net, X, y_tr, epochs=args.epochs, batch_size=32, optimizer=Adam(args.lr),
+                  rng=seed, progress=False)
+    r = measure(net, X_te, y_te, args.canvas, shifts, PROBES_BY_HEAD[head])
+    return {**r, "train": history["acc"][-1]}, net
 
 
 def parse_args(argv):
@@ -126,6 +129,9 @@ def parse_args(argv):
     p.add_argument("--channels", type=int, nargs=3, help="channels of the three convolutions")
     p.add_argument("--lr", type=float, help="Adam step")
     p.add_argument("--n-train", type=int, help="training digits (None: all)")
+    p.add_argument("--jobs", type=int, default=None, help="networks trained at once, each in its "
+                   "own process with one BLAS thread (default: one per core; 1 = one after "
+                   "another); the results are the same")
     args = p.parse(argv)
     args.jitter = [int(j) for j in str(args.jitter).split(",")]
     args.seeds = [args.seed + i for i in range(args.n_seeds)]

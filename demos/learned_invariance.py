@@ -26,7 +26,7 @@ separate outputs (as when a pretrained network gets a new last layer), every tes
 shared layers as phase 2 left them. "Last layer" variants compute the frozen layers' outputs once
 and train the 5-way output layer alone on them.
 
-Run:  python demos/learned_invariance.py [--seed 0] [--seeds 3] [--out figures] [--quick]
+Run:  python demos/learned_invariance.py [--seed 0] [--seeds 3] [--out figures] [--quick] [--jobs N]
 """
 
 import copy
@@ -34,7 +34,7 @@ import textwrap
 
 import matplotlib.pyplot as plt
 import numpy as np
-from common import finish, parser, save_figure
+from common import finish, parser, run_jobs, save_figure
 
 from minicnn.data.augment import RandomShift
 from minicnn.data.digits import load_digits, place_on_canvas
@@ -74,9 +74,15 @@ VARIANTS = {                # key: (description, phase 1 first?, phase 2 trains 
 def main(argv=None):
     args = parse_args(argv)
     seeds = list(range(args.seed, args.seed + args.seeds))
-    per_seed, seed_maps, phase1 = {}, {}, {}
-    for seed in seeds:
-        per_seed[seed], seed_maps[seed], phase1[seed] = run_seed(args, seed)
+    tasks = {(seed, head): (run_head, (args, seed, head), {})      # independent: in parallel
+             for seed in seeds for head in args.heads}
+    runs = run_jobs(tasks, args.jobs, done=lambda key, r: print(
+        f"  seed {key[0]}: {key[1]} done", flush=True))
+    per_seed, seed_maps, phase1 = ({seed: {} for seed in seeds} for _ in range(3))
+    for (seed, head), (summaries, maps, net) in runs.items():
+        per_seed[seed].update(summaries)
+        seed_maps[seed].update(maps)
+        phase1[seed][head] = net
     data = prepare(args, seeds[0])
     results = aggregate(per_seed)
     maps = {k: np.mean([seed_maps[s][k] for s in seeds], axis=0) for k in seed_maps[seeds[0]]}
@@ -116,31 +122,28 @@ def train(layers, X, y, epochs, args, seed, anywhere=False, far=None):
     return history.get("val_acc", [])
 
 
-def run_seed(args, seed):
-    """Every head and variant at one seed: {"head/variant": summary}, {name: accuracy map} and
-    {head: the network after phase 1, Sequential(body + [phase 1's output layer])}."""
+def run_head(args, seed, head):
+    """Every variant of one head at one seed: {"head/variant": summary}, {name: accuracy map}
+    and the network after phase 1, Sequential(body + [phase 1's output layer])."""
     d = prepare(args, seed)
-    summaries, maps, phase1_nets = {}, {}, {}
-    for head in args.heads:
-        build = HEADS[head][1]
-        start = build(d["canvas"], args.hidden, np.random.default_rng(seed))   # the same initial
-        pre = build(d["canvas"], args.hidden, np.random.default_rng(seed))     # weights for all
-        old_head = Linear(args.hidden, 5, rng=np.random.default_rng([seed, 1]))
-        train(pre + [old_head], d["X1"], d["y1"], args.phase1_epochs, args, seed, anywhere=True)
-        before = accuracy_map(Sequential(pre + [old_head]), *d["old"], d["canvas"], d["grid"])
-        maps[f"{head}/0-4 after phase 1"] = before                               # (G, G)
-        phase1_nets[head] = Sequential(pre + [old_head])
-        for key, (_, phase1, last_only) in VARIANTS.items():
-            body = copy.deepcopy(pre if phase1 else start)
-            r, maps[f"{head}/{key}"] = phase2(body, last_only, d, args, seed)
-            if phase1:
-                after = forgotten(body, pre, old_head, before, d)
-                r.update(old_before=float(before.mean()), old_after=float(after.mean()),
-                         forgetting=float(before.mean() - after.mean()))
-                maps[f"{head}/{key} 0-4 after"] = after
-            summaries[f"{head}/{key}"] = r
-        print(f"  seed {seed}: {head} done", flush=True)
-    return summaries, maps, phase1_nets
+    summaries, maps = {}, {}
+    build = HEADS[head][1]
+    start = build(d["canvas"], args.hidden, np.random.default_rng(seed))   # the same initial
+    pre = build(d["canvas"], args.hidden, np.random.default_rng(seed))     # weights for all
+    old_head = Linear(args.hidden, 5, rng=np.random.default_rng([seed, 1]))
+    train(pre + [old_head], d["X1"], d["y1"], args.phase1_epochs, args, seed, anywhere=True)
+    before = accuracy_map(Sequential(pre + [old_head]), *d["old"], d["canvas"], d["grid"])
+    maps[f"{head}/0-4 after phase 1"] = before                               # (G, G)
+    for key, (_, phase1, last_only) in VARIANTS.items():
+        body = copy.deepcopy(pre if phase1 else start)
+        r, maps[f"{head}/{key}"] = phase2(body, last_only, d, args, seed)
+        if phase1:
+            after = forgotten(body, pre, old_head, before, d)
+            r.update(old_before=float(before.mean()), old_after=float(after.mean()),
+                     forgetting=float(before.mean() - after.mean()))
+            maps[f"{head}/{key} 0-4 after"] = after
+        summaries[f"{head}/{key}"] = r
+    return summaries, maps, Sequential(pre + [old_head])
 
 
 def phase2(body, last_only, d, args, seed):
@@ -329,6 +332,9 @@ def parse_args(argv):
     p.add_argument("--copies", type=int, help="copies of each training digit, both phases")
     p.add_argument("--stride", type=int, help="grid step of the accuracy maps (px)")
     p.add_argument("--lr", type=float, default=0.03, help="SGD rate, both phases (momentum 0.9)")
+    p.add_argument("--jobs", type=int, default=None, help="seeds and heads trained at once, each "
+                   "in its own process with one BLAS thread (default: one per core; 1 = one after "
+                   "another); the results are the same")
     args = p.parse(argv)
     args.heads = args.heads.split(",")
     if set(args.heads) - set(HEADS) or args.seeds < 1:

@@ -134,3 +134,22 @@ def test_gallery_notes_say_when_a_digit_is_cut_or_split():
     cut[1] = np.roll(x[1], 8, axis=-1)                                 # split across the edge
     assert demo.ink_note(x, cut) == ["ink kept 50%", "split"]
     assert demo.ink_note(x, x) == ["", ""]
+
+
+def test_augmentation_in_parallel_is_bit_identical_to_a_serial_run(augmentation, run_demo):
+    """The fixture trained its shift ranges (0 and the whole canvas) in two worker processes."""
+    serial = run_demo("augmentation", "--quick", "--shifts", "0", "--jobs", "1")
+    assert serial["results"][0] == augmentation["results"][0]     # every number of the row
+
+
+def test_fuzzy_features_in_parallel_is_bit_identical_to_a_serial_run(fuzzy, run_demo):
+    """The fixture trained its four networks in two worker processes; here one runs serially."""
+    serial = run_demo("fuzzy_features", "--quick", "--jitter", "1", "--jobs", "1")
+    for head in ("flatten", "pooling"):
+        got, want = serial["results"][head, 1], fuzzy["results"][head, 1]
+        flat = lambda r: {**{k: v for k, v in r.items() if k != "similarity"},
+                          **{f"similarity {n}": v for n, v in r["similarity"].items()}}
+        got, want = flat(got), flat(want)
+        assert got.keys() == want.keys()
+        for k in got:
+            np.testing.assert_array_equal(got[k], want[k], err_msg=f"{head} {k}")

@@ -68,3 +68,12 @@ def test_frozen_transfer_fades_as_the_last_layer_keeps_training(quick, tmp_path)
     curve = demo.phase2(body, True, demo.prepare(args, 0), args, 0)[0]["far_by_epoch"]
     assert curve[:3] == pytest.approx(quick["results"]["flatten/last"]["far_by_epoch"])
     assert max(curve[:3]) > curve[-1] + 0.05
+
+
+def test_parallel_run_is_bit_identical_to_a_serial_one(quick, run_demo):
+    """The fixture trained its two heads in two worker processes; here one head runs serially."""
+    serial = run_demo("learned_invariance", "--quick", "--heads", "pool", "--jobs", "1")
+    for key, r in serial["results"].items():
+        assert r == quick["results"][key], key             # every number, every seed
+    for name, m in serial["maps"].items():
+        assert (m == quick["maps"][name]).all(), name

@@ -5,6 +5,7 @@ examples a batch holds, defaults, argument checks), not learning, which test_tra
 """
 
 import signal
+import warnings
 
 import numpy as np
 import pytest
@@ -492,3 +493,43 @@ def test_a_transform_that_returns_one_nan_stops_fit():
     with pytest.raises(mc.NonFiniteError, match="transform returned NaN") as info:
         mc.fit(make_model(), X, y, transform=one_nan, progress=False)
     assert (info.value.layer, info.value.epoch, info.value.batch) == ("input", 1, 1)
+
+
+FLAG_OPS = {"invalid": lambda x: np.sqrt(-np.abs(x) - 1),     # NaN
+            "divide": lambda x: np.log(0 * x),                # -inf
+            "over": lambda x: np.exp(1e4 + np.abs(x))}        # inf
+
+
+class NonFiniteOp(mc.Layer):
+    """A layer whose forward raises one of numpy's floating-point flags on every element."""
+
+    def __init__(self, flag):
+        super().__init__()
+        self.flag = flag
+
+    def forward(self, x):
+        return FLAG_OPS[self.flag](x)
+
+    def output_shape(self, input_shape):
+        return tuple(input_shape)
+
+
+@pytest.mark.parametrize("flag", sorted(FLAG_OPS))
+def test_a_floating_point_error_in_a_step_raises_non_finite_without_numpy_warnings(flag):
+    X, y = make_data(4)
+    model = mc.Sequential([NonFiniteOp(flag), mc.Flatten(), mc.Linear(4, 3, rng=0,
+                                                                       dtype=np.float64)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                       # a RuntimeWarning would fail here
+        with pytest.raises(mc.NonFiniteError, match="loss"):
+            train_step(model, X, y, mc.SGD(0.1))
+
+
+def test_fit_and_evaluate_take_flat_examples_of_shape_n_by_features():
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((12, 5)), rng.integers(0, 3, 12)        # X.ndim == 2
+    model = mc.Sequential([mc.Linear(5, 3, rng=0, dtype=np.float64)])
+    history = mc.fit(model, X, y, epochs=2, progress=False)
+    assert len(history["loss"]) == 2
+    loss, acc = mc.evaluate(model, X, y)
+    assert np.isfinite(loss) and acc == np.mean(model.predict(X) == y)
