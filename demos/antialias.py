@@ -17,14 +17,14 @@
    correct answers agree), so we report both: consistency = fraction of pairs whose two
    predicted classes are equal.
 
-Run: python demos/antialias.py [--epochs 30] [--pairs 4] [--canvas 16] [--out figures]
+Run: python demos/antialias.py [--epochs 30] [--pairs 4] [--canvas 16] [--out figures] [--jobs N]
 """
 
 import time
 
 import matplotlib.pyplot as plt
 import numpy as np
-from common import finish, parser, save_figure
+from common import finish, parser, run_jobs, save_figure
 from matplotlib.ticker import MaxNLocator
 
 from minicnn import (
@@ -63,6 +63,18 @@ def make_net(pool, seed):
                        GlobalAvgPool2D(), Linear(32, 10, rng=rng)])
 
 
+def train_and_score(name, seed, epochs, X, y, transform, pairs):
+    """Train the network with pooling `name`; its accuracy and consistency on the test pairs."""
+    t0 = time.perf_counter()
+    net = make_net(name, seed)
+    fit(net, X, y, epochs=epochs, batch_size=64, optimizer=Adam(2e-3), transform=transform,
+        rng=seed, progress=False)
+    test_a, test_b, y_pairs = pairs
+    pa, pb = net.predict(test_a), net.predict(test_b)
+    return {"accuracy": float(np.mean(np.r_[pa == y_pairs, pb == y_pairs])),
+            "consistency": float(np.mean(pa == pb)), "train_seconds": time.perf_counter() - t0}
+
+
 def shift_error(f, x, s):
     """e(s) above, for a horizontal shift of s pixels through a stride-2 map f."""
     fx, fsx = f(x), f(shift_zero(x, (0, s)))
@@ -78,6 +90,9 @@ def main(argv=None):
     p.add_argument("--pairs", type=int, help="random position pairs per test digit")
     p.add_argument("--canvas", type=int, help="side of the training canvas")
     p.add_argument("--max-shift", type=int, help="largest shift in part 1")
+    p.add_argument("--jobs", type=int, default=None, help="networks trained at once, each in its "
+                   "own process with one BLAS thread (default: one per core; 1 = one after "
+                   "another); the results are the same")
     args = p.parse(argv)
     epochs, pairs = args.epochs, args.pairs
     X_tr, y_tr, X_te, y_te = load_digits(rng=args.seed)
@@ -109,17 +124,9 @@ def main(argv=None):
     test_a = place_on_canvas(X_te[reps], C, pos_a)
     test_b = place_on_canvas(X_te[reps], C, pos_b)
     y_pairs = y_te[reps]
-    results, models = {}, {}
-    for name in TRAINED:
-        t0 = time.perf_counter()
-        net = make_net(name, args.seed)
-        fit(net, train_canvas, y_tr, epochs=epochs, batch_size=64, optimizer=Adam(2e-3),
-            transform=anywhere, rng=args.seed, progress=False)
-        pa, pb = net.predict(test_a), net.predict(test_b)
-        results[name] = {"accuracy": float(np.mean(np.r_[pa == y_pairs, pb == y_pairs])),
-                         "consistency": float(np.mean(pa == pb)),
-                         "train_seconds": time.perf_counter() - t0}
-        models[name] = net
+    tasks = {name: (train_and_score, (name, args.seed, epochs, train_canvas, y_tr, anywhere,
+                                      (test_a, test_b, y_pairs)), {}) for name in TRAINED}
+    results = run_jobs(tasks, args.jobs)                    # independent: in parallel
 
     # ---- tables -------------------------------------------------------------------------------
     print(f"1. one stride-2 pooling layer after a random conv + ReLU, {len(x)} digit canvases "

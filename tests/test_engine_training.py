@@ -533,3 +533,10 @@ def test_fit_and_evaluate_take_flat_examples_of_shape_n_by_features():
     assert len(history["loss"]) == 2
     loss, acc = mc.evaluate(model, X, y)
     assert np.isfinite(loss) and acc == np.mean(model.predict(X) == y)
+
+
+def test_non_finite_error_reads_as_its_message_and_keeps_where_it_happened():
+    e = mc.NonFiniteError("loss is nan", 2, 5, "loss")             # positional, as documented
+    assert str(e) == "loss is nan" and e.args == ("loss is nan",)
+    assert (e.epoch, e.batch, e.layer) == (2, 5, "loss")
+    assert isinstance(e, FloatingPointError)
