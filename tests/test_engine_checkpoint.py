@@ -166,6 +166,27 @@ def test_load_checkpoint_returns_the_history_and_where_the_run_stood(tmp_path):
         load_checkpoint(path, model, opt, 9, 4, True)
     with pytest.raises(ValueError, match="shuffle=True there, False here"):
         load_checkpoint(path, model, opt, 10, 4, False)
+    with pytest.raises(ValueError, match="optimizer SGD there, Adam here"):
+        load_checkpoint(path, model, mc.Adam(), 10, 4, True)
+
+
+def test_a_checkpoint_of_another_model_is_refused_by_the_model_check_and_changes_nothing(
+        tmp_path):
+    X, y = make_data()
+    path = tmp_path / "ck.npz"
+    mc.fit(make_model(), X, y, epochs=1, checkpoint=path, optimizer=mc.SGD(0.1), **KW)
+    other = mc.Sequential([mc.Flatten(), mc.Linear(4, 2, rng=0, dtype=np.float64),
+                           mc.Linear(2, 3, rng=1, dtype=np.float64)])
+    before = other.state_dict()
+    refused = r"does not fit this model and optimiser: .*missing \['2.W', '2.b'\]"
+    with pytest.raises(ValueError, match=refused):
+        load_checkpoint(path, other, mc.SGD(0.1), 10, 4, True)       # SGD: no state to check
+    assert same(other.state_dict(), before)
+
+
+def test_file_errors_show_the_path_as_a_string_also_for_a_pathlib_path(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"no checkpoint at '/"):
+        read_npz(tmp_path / "missing.npz", "checkpoint")
 
 
 def test_a_checkpoint_of_another_format_is_refused(tmp_path):

@@ -318,6 +318,49 @@ def test_logits_in_batches_equal_one_forward_pass(n, batch_size):
         model.logits(x, 0)
 
 
+class CountingIdentity(mc.Layer):
+    """The identity, counting its forward calls and their batch sizes."""
+
+    def __init__(self):
+        super().__init__()
+        self.batches = []
+
+    def forward(self, x):
+        self.batches.append(len(x))
+        return x
+
+    def output_shape(self, input_shape):
+        return tuple(input_shape)
+
+
+def test_logits_and_predict_default_to_batches_of_256():
+    counter = CountingIdentity()
+    model = mc.Sequential([counter, mc.Flatten(), mc.Linear(4, 2, rng=0)])
+    x = rand(600, 1, 2, 2).astype(np.float32)
+    model.logits(x)
+    assert counter.batches == [256, 256, 88]
+    counter.batches.clear()
+    model.predict(x[:512])
+    assert counter.batches == [256, 256]
+
+
+def test_a_backward_without_a_return_statement_is_named_even_in_the_first_layer():
+    class NoReturnBackward(mc.Layer):
+        def forward(self, x):
+            return x
+
+        def backward(self, dout):
+            self.grads = {}                                       # ... and forgets `return`
+
+        def output_shape(self, input_shape):
+            return tuple(input_shape)
+    model = mc.Sequential([NoReturnBackward()])
+    model.forward(rand(2, 3))
+    with pytest.raises(TypeError, match=r"layer 0 \(NoReturnBackward\(\)\): backward returned "
+                                        r"NoneType.*missing return statement"):
+        model.backward(rand(2, 3))
+
+
 def test_summary_layout():
     model = mc.Sequential([mc.Conv2D(1, 2, 3, rng=0), mc.Flatten(), mc.Linear(200, 1000)])
     assert model.summary((1, 1, 12, 12)).splitlines() == [

@@ -251,6 +251,8 @@ def run_module(name, work, args, equivalent):
                      + [f"--deselect={t}" for t in failing], 2 * took + 10))
         seconds, broken = seconds + took, broken + failing
     found = mutants(source)
+    if args.line:
+        found = [m for m in found if m[2] in args.line]
     if args.sample and args.sample < len(found):
         found = sorted(random.Random(f"{args.seed}-{name}").sample(found, args.sample))
     print(f"\n{name} ({rel}): {len(found)} mutants, tests {' '.join(tests)}; unmutated run "
@@ -270,7 +272,7 @@ def run_module(name, work, args, equivalent):
                     break
             key = {"failed": "killed", "passed": "survived", "timeout": "timeout"}[outcome]
             result[key].append((line, change))
-            if args.verbose or key == "survived":
+            if args.verbose or key in ("survived", "timeout"):     # the two to look at
                 print(f"  {key:8s} L{line}: {change}", flush=True)
     finally:
         path.write_text(source)
@@ -292,6 +294,8 @@ def main(argv=None):
                         help="only this module (repeatable); default: all")
     parser.add_argument("--sample", type=int, default=0, help="N random mutants per module")
     parser.add_argument("--seed", type=int, default=0, help="seed of the sample")
+    parser.add_argument("--line", action="append", type=int, help="only the mutants on this line "
+                        "(repeatable; e.g. to re-run a timeout on a quiet machine)")
     parser.add_argument("--skip-tests", metavar="PREFIX",
                         help="leave out test files whose name starts with PREFIX")
     parser.add_argument("--list", action="store_true", help="only list the mutants")
