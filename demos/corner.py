@@ -147,11 +147,12 @@ def interpret(runs, setup, jagged):
             f"{key}'s map is " + ("flat" if s[key]["spread"] == 0 else
                                   f"not flat (spread {pct(s[key]['spread'])})")
             for key in circular) + ".")
-    order = sorted(s, key=lambda k: s[k]["fragility"])
+    fragile = sorted(s, key=lambda k: s[k]["fragility"])                # least fragile first
+    consistent = sorted(s, key=lambda k: -s[k]["consistency"])          # most consistent first
     lines.append("A one-pixel move changes the predicted class of " + ", ".join(
-        f"{pct(s[k]['fragility'])} ({k})" for k in order) + " of the test digits; the same class "
-        "at two random positions: " + ", ".join(f"{pct(s[k]['consistency'])} ({k})"
-                                                 for k in order) + ".")
+        f"{pct(s[k]['fragility'])} ({k})" for k in fragile) + " of the test digits; the same "
+        "class at two random positions: " + ", ".join(f"{pct(s[k]['consistency'])} ({k})"
+                                                      for k in consistent) + ".")
     smooth = min(jagged, key=jagged.get)
     lines.append(f"Sliding a digit pixel by pixel, the probability of its class moves least "
                  f"for {smooth} ({jagged[smooth]:.3f} per step) and most for "

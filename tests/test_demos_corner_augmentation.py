@@ -57,10 +57,11 @@ def test_corner_summary_is_written_from_the_numbers():
     from conftest import load_demo
     demo = load_demo("corner")
 
-    def run(spread, fragility, trained=0.9):
+    def run(spread, fragility, trained=0.9, consistency=None):
         summary = {"trained": trained, "far": trained - spread, "mean": trained,
                    "min": trained - spread, "max": trained, "spread": spread, "epochs": 6,
-                   "consistency": 1 - fragility, "fragility": fragility, "lr": 0.03}
+                   "consistency": 1 - fragility if consistency is None else consistency,
+                   "fragility": fragility, "lr": 0.03}
         return SimpleNamespace(summary=summary)
     stride1 = SimpleNamespace(grid=np.arange(0, 25), y_test=np.arange(10))
     stride4 = SimpleNamespace(grid=np.arange(0, 25, 4), y_test=np.arange(10))
@@ -76,3 +77,9 @@ def test_corner_summary_is_written_from_the_numbers():
     assert "(c -> e) narrows the spread of the map: 20.0% -> 0.0%" in text
     text = " ".join(demo.interpret({"a": run(0.0, 0.1, trained=0.12)}, stride4, {"a": 0.1}))
     assert "did not learn" in text
+    # each list in its own order: a is less fragile than b, and also less consistent
+    text = " ".join(demo.interpret({"a": run(0.9, 0.1, consistency=0.5),
+                                    "b": run(0.5, 0.2, consistency=0.7)}, stride4,
+                                   {"a": 0.1, "b": 0.1}))
+    assert "10.0% (a), 20.0% (b) of the test digits" in text
+    assert "two random positions: 70.0% (b), 50.0% (a)" in text
