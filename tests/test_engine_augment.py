@@ -5,10 +5,13 @@ parameters are pinned: content_box on hand-drawn boxes (not on itself), RandomRo
 range, plane, direction, interpolation and fill, RandomCropPad's and RandomShift's offset ranges.
 """
 
+import re
+
 import numpy as np
 import pytest
 from scipy import ndimage
 
+from minicnn import ShapeError
 from minicnn.data.augment import (
     Compose,
     RandomCropPad,
@@ -143,7 +146,20 @@ def test_argument_ranges_include_their_ends():
     np.testing.assert_array_equal(RandomShift(0)(x, 0), x)
     assert RandomRotation(180).max_degrees == 180
     assert RandomFlip().p == 0.5
-    for make in (lambda: RandomRotation(180.5), lambda: RandomFlip(-0.5),
+    assert RandomRotation(0).max_degrees == 0
+    for make in (lambda: RandomRotation(180.5), lambda: RandomRotation(-1), lambda: RandomFlip(-0.5),
                  lambda: RandomFlip(1.01)):
         with pytest.raises(ValueError):
             make()
+
+
+@pytest.mark.parametrize("transform", [RandomRotation(10), RandomCropPad(1)],
+                         ids=["rotation", "crop-pad"])
+def test_transforms_check_the_batch_and_take_a_seed_for_rng(transform):
+    x = np.random.default_rng(0).random((3, 1, 5, 5)).astype(np.float32)
+    np.testing.assert_array_equal(transform(x, 7), transform(x, np.random.default_rng(7)))
+    with pytest.raises(ShapeError, match=rf"{re.escape(repr(transform))} expected a batch of "
+                                         r"shape \(N, C, H, W\), got x.shape=\(1, 5, 5\)"):
+        transform(x[0], 0)
+    with pytest.raises(TypeError, match=re.escape(repr(transform))):
+        transform(x.astype(int), 0)

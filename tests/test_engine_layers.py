@@ -83,6 +83,13 @@ def test_pad2d_backward_is_the_adjoint_of_pad2d(mode, pads):
     assert np.sum(xp * g) == pytest.approx(np.sum(x * dx), rel=1e-12)
 
 
+@pytest.mark.parametrize("mode", ["zeros", "circular"])
+def test_no_padding_returns_the_array_itself_without_a_copy(mode):
+    x = rand(2, 2, 4, 5)
+    assert pad2d(x, (0, 0, 0, 0), mode) is x                 # padding=0 layers pay no copy
+    assert pad2d_backward(x, (0, 0, 0, 0), mode) is x
+
+
 def test_circular_padding_wraps_and_zero_padding_adds_zeros():
     x = np.arange(6.0).reshape(1, 1, 2, 3)
     np.testing.assert_array_equal(pad2d(x, (0, 0, 1, 1), "circular")[0, 0],
