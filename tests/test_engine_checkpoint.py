@@ -13,7 +13,7 @@ import pytest
 
 import minicnn as mc
 from minicnn import files
-from minicnn.checkpoint import load_checkpoint, read_npz, save_checkpoint
+from minicnn.checkpoint import _to_json, load_checkpoint, read_npz, save_checkpoint
 
 
 def make_data(n=10, seed=0):
@@ -278,3 +278,10 @@ def test_cache_dir_follows_xdg_cache_home(monkeypatch, tmp_path):
     monkeypatch.delenv("XDG_CACHE_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert files.cache_dir() == os.path.join(str(tmp_path), "home", ".cache", "minicnn")
+
+
+def test_a_random_state_holding_an_unknown_object_is_refused_not_written_as_null():
+    assert json.loads(_to_json({"key": np.arange(2, dtype=np.uint32)}))["key"] == {
+        "__ndarray__": [0, 1], "dtype": "uint32"}
+    with pytest.raises(TypeError, match="cannot store object in a checkpoint"):
+        _to_json({"key": object()})

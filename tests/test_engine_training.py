@@ -540,3 +540,37 @@ def test_non_finite_error_reads_as_its_message_and_keeps_where_it_happened():
     assert str(e) == "loss is nan" and e.args == ("loss is nan",)
     assert (e.epoch, e.batch, e.layer) == (2, 5, "loss")
     assert isinstance(e, FloatingPointError)
+
+
+class NaNGradient(mc.Layer):
+    """The identity with a parameter whose gradient comes out NaN while the loss stays finite."""
+
+    def __init__(self):
+        super().__init__()
+        self.params["W"] = np.zeros(2)
+
+    def forward(self, x):
+        return x
+
+    def backward(self, dout):
+        self.grads["W"] = np.array([np.nan, 0.0])
+        return dout
+
+    def output_shape(self, input_shape):
+        return tuple(input_shape)
+
+
+def test_a_non_finite_gradient_is_caught_as_a_gradient_before_it_reaches_an_update():
+    X, y = make_data(4)
+    model = mc.Sequential([NaNGradient(), mc.Flatten(), mc.Linear(4, 3, rng=0, dtype=np.float64)])
+    before = model.state_dict()
+    with pytest.raises(mc.NonFiniteError, match="gradient of W in layer 0") as info:
+        train_step(model, X, y, mc.SGD(0.1))
+    assert info.value.layer == 0
+    assert all(np.array_equal(v, before[k], equal_nan=True) for k, v in model.state_dict().items())
+
+
+def test_a_scalar_label_is_refused_by_the_label_check():
+    X, _ = make_data(1)
+    with pytest.raises(mc.ShapeError, match=r"expected labels y of shape \(1,\) .* y.shape=\(\)"):
+        mc.fit(make_model(), X, 2, progress=False)
