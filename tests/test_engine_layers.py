@@ -11,6 +11,7 @@ import pytest
 
 import minicnn as mc
 from minicnn.layers import conv as conv_module
+from minicnn.layers import pool as pool_module
 from minicnn.layers.padding import pad2d, pad2d_backward, same_pads
 
 
@@ -81,6 +82,28 @@ def test_pad2d_backward_is_the_adjoint_of_pad2d(mode, pads):
     dx = pad2d_backward(g, pads, mode)
     assert dx.shape == x.shape
     assert np.sum(xp * g) == pytest.approx(np.sum(x * dx), rel=1e-12)
+
+
+@pytest.mark.parametrize("x_dtype, w_dtype", [(np.float32, np.float64), (np.float64, np.float32)])
+def test_naive_and_fast_conv_backward_return_the_promoted_dtype_for_mixed_inputs(x_dtype, w_dtype):
+    x, w, b = rand(2, 2, 5, 5).astype(x_dtype), rand(3, 2, 3, 3, seed=1).astype(w_dtype), rand(3)
+    for name in ("naive", "fast"):
+        forward, backward = conv_module.CONV_IMPLS[name]
+        out, cache = forward(x, w, b, (1, 1), (1, 1, 1, 1), "zeros")
+        dx, dw, _ = backward(np.ones_like(out), cache)
+        assert (dx.dtype, dw.dtype) == (np.float64, np.float64), name
+
+
+def test_maxpool_backward_gives_zero_between_windows_whatever_the_memory_held():
+    """Kernel 2, stride 3: the pixels between windows belong to none and get gradient 0."""
+    x = rand(1, 1, 6, 6)
+    out, cache = pool_module.maxpool2d_fast(x, (2, 2), (3, 3))
+    want = pool_module.maxpool2d_naive_backward(np.ones_like(out),
+                                                pool_module.maxpool2d_naive(x, (2, 2), (3, 3))[1])
+    junk = np.full(x.shape, 7.0)
+    del junk                           # numpy's small-block cache hands this memory out next
+    np.testing.assert_array_equal(pool_module.maxpool2d_fast_backward(np.ones_like(out), cache),
+                                  want)
 
 
 @pytest.mark.parametrize("mode", ["zeros", "circular"])
