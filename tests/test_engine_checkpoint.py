@@ -152,6 +152,17 @@ def test_a_fitting_optimiser_state_is_loaded():
     opt.load_state_dict(state, model)
     assert same(opt.state_dict(), state)
     assert opt.state_dict()["t"] is not state["t"]             # copies, not the caller's arrays
+    other = mc.Adam()
+    other.load_state_dict({"anything": np.zeros(2)})             # no model: nothing to check
+    assert list(other.state_dict()) == ["anything"]
+
+
+def test_load_state_dict_with_a_model_refuses_a_state_that_does_not_fit_and_changes_nothing():
+    opt = mc.Adam()
+    opt.load_state_dict({"t": np.array(2)})
+    with pytest.raises(ValueError, match=r"Adam: state entry '1.W.m' has shape \(4, 3\)"):
+        opt.load_state_dict({"t": np.array(4), "1.W.m": np.ones((4, 3))}, make_model())
+    assert same(opt.state_dict(), {"t": np.array(2)})
 
 
 def test_load_checkpoint_returns_the_history_and_where_the_run_stood(tmp_path):
