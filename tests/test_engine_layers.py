@@ -162,6 +162,18 @@ def test_conv2d_in_chunks_of_two_images_matches_one_pass_forward_and_backward(mo
         np.testing.assert_allclose(got, want, rtol=1e-12)
 
 
+def test_conv2d_takes_one_pass_exactly_when_the_whole_batch_fits_the_budget(monkeypatch):
+    x, w, b = rand(5, 2, 6, 2), rand(3, 2, 3, 3, seed=1), rand(3, seed=2)   # 5 images, width 2
+    args = ((1, 1), (1, 1, 1, 1), "zeros")
+    per_image = 2 * 9 * 6 * 2 * 8                                  # C*KH*KW * Ho*Wo * 8 bytes
+    monkeypatch.setattr(conv_module, "MAX_COLS_BYTES", 5 * per_image)      # all 5 just fit
+    _, cache = mc.conv2d_fast(x, w, b, *args)
+    assert "cols" in cache and "chunk" not in cache                # one pass, columns kept
+    monkeypatch.setattr(conv_module, "MAX_COLS_BYTES", 2 * per_image)      # 2 at a time
+    _, cache = mc.conv2d_fast(x, w, b, *args)
+    assert cache["chunk"] == 2 and "cols" not in cache
+
+
 # --- the checks every layer makes ------------------------------------------------------------
 LAYERS = {
     "Conv2D": (lambda: mc.Conv2D(2, 3, 3, padding=1, rng=0), (2, 2, 4, 4)),
