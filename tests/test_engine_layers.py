@@ -138,7 +138,8 @@ def test_conv2d_function_defaults_are_stride_1_no_padding_zeros(impl):
 
 def test_chunk_size_keeps_the_columns_under_the_limit():
     x, w = np.zeros((3, 2, 9, 10), np.float32), np.zeros((4, 2, 3, 2), np.float32)
-    for stride, pads in (((1, 1), (0, 0, 0, 0)), ((2, 3), (1, 2, 0, 3)), ((3, 1), (0, 1, 2, 0))):
+    for stride, pads in (((1, 1), (0, 0, 0, 0)), ((2, 3), (1, 2, 0, 3)), ((3, 1), (0, 1, 2, 0)),
+                         ((1, 1), (2, 0, 0, 1)), ((1, 1), (0, 3, 1, 0))):   # stride 1: each pad counts
         Ho, Wo = mc.conv2d_naive(x[:1], w, np.zeros(4), stride, pads)[0].shape[2:]
         per_image = 2 * 3 * 2 * Ho * Wo * 4                     # C*KH*KW*Ho*Wo float32 values
         assert conv_module._chunk_size(x, w, stride, pads) == conv_module.MAX_COLS_BYTES // per_image
