@@ -16,7 +16,9 @@
 # In a notebook the figures appear inline. As a plain script no window opens: each figure is
 # saved as a PNG in the folder named by the environment variable `MINICNN_FIGURES` (default
 # `figures/`). Every number below is computed when the cells run; the text only says what to
-# look for. The full-size experiments are the demos in `demos/` (see the README).
+# look for. The full-size experiments are the demos in `demos/` (see the README). Two more
+# environment variables: `MINICNN_SEED` picks the seed, and `MINICNN_QUICK=1` halves the
+# epochs, for a quicker run in class (the tests run it so).
 
 # %%
 import os
@@ -41,7 +43,8 @@ from minicnn.measure.equivariance import (
 )
 from minicnn.measure.positions import accuracy_map, linear_weight_map, summarize_map
 
-SEED = 0
+SEED = int(os.environ.get("MINICNN_SEED", "0"))      # change it here or in the environment
+QUICK = os.environ.get("MINICNN_QUICK") == "1"     # half the epochs
 IN_NOTEBOOK = "ipykernel" in sys.modules            # Jupyter and VS Code both run a kernel
 FIGURES = os.environ.get("MINICNN_FIGURES", "" if IN_NOTEBOOK else "figures")
 if not IN_NOTEBOOK:
@@ -186,7 +189,7 @@ show(fig, "weight_sharing")
 # `demos/corner.py`); here it runs on a smaller trunk and canvas.
 
 # %%
-EPOCHS = 8                                                   # SGD with momentum, batches of 32
+EPOCHS = 4 if QUICK else 8                                   # SGD with momentum, batches of 32
 SETUP = corner.prepare((X_tr, y_tr, X_te[:200], y_te[:200]), canvas=24, copies=2, stride=4,
                        rng=SEED)                             # corner digits, grid every 4 px
 S, CORNER, GRID = SETUP.canvas, corner.CORNER, SETUP.grid    # 24, 4, [0, 4, 8, 12, 16]

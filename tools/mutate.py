@@ -241,13 +241,14 @@ def run_module(name, work, args, equivalent):
     tests = [f"tests/{f}" for f in test_files if (work / "tests" / f).exists()
              and not (args.skip_tests and f.startswith(args.skip_tests))]
     runs, seconds, broken = [], 0.0, []       # one pytest per test file: a kill stops early
+    serial = ["-o", "addopts=", "-p", "no:cacheprovider"]   # one process: no xdist workers
     for test in tests:
         log = work / f"baseline-{name}-{pathlib.Path(test).stem}.txt"
         start = time.monotonic()
-        run_tests(work, [test, "-q", "-p", "no:cacheprovider"], 1800, failed_log=log)
+        run_tests(work, [test, "-q", *serial], 1800, failed_log=log)
         took = time.monotonic() - start
         failing = log.read_text().split() if log.exists() else []
-        runs.append(([test, "-x", "-q", "-p", "no:cacheprovider"]
+        runs.append(([test, "-x", "-q", *serial]
                      + [f"--deselect={t}" for t in failing], 2 * took + 10))
         seconds, broken = seconds + took, broken + failing
     found = mutants(source)
