@@ -37,3 +37,16 @@ def run_demo(tmp_path):
     def run(name, *args):
         return load_demo(name).main(["--out", str(tmp_path / name), *args])
     return run
+
+
+# The slowest files first: with two test processes (pytest-xdist, one file per process at a
+# time) a long file started last would leave the other core idle at the end.
+SLOWEST_FIRST = ("test_notebook.py", "test_demos_learned_invariance.py",
+                 "test_demos_corner_augmentation.py", "test_demos_fuzzy_augmentation.py",
+                 "test_demos_antialias_leak_rotation.py", "test_corner_idx.py", "test_corner.py",
+                 "test_gradients.py", "test_explore.py", "test_demos_tour_common.py")
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: i for i, name in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))   # stable: order kept within
