@@ -3,7 +3,7 @@
     from common import parser, finish, save_figure
     p = parser(__doc__, defaults={"epochs": 20}, quick={"epochs": 2})
     p.add_argument("--epochs", type=int, help="training epochs")
-    args = p.parse(argv)            # --seed --out --quick --threads, then the demo's own flags
+    args = p.parse(argv)            # --seed --out --quick --threads --no-figures, then its own
     ...
     save_figure(fig, args, "name.png")
     finish(args)                    # lists the saved figures and prints the run time
@@ -46,6 +46,8 @@ class DemoParser(argparse.ArgumentParser):
                           help="tiny settings, for tests; flags you give still win (default off)")
         self.add_argument("--threads", type=int, default=1,
                           help="BLAS threads (default 1: small products gain nothing from more)")
+        self.add_argument("--no-figures", action="store_true",
+                          help="only the numbers, no figures: faster (default off)")
 
     def add_argument(self, *names, **kwargs):
         """As argparse's, with 'default X; quick Y' appended to the help of table flags."""
@@ -88,9 +90,14 @@ def limit_threads(n):
 def save_figure(fig, args, name, palette=False, **kwargs):
     """Save fig as args.out/name (dpi 80 unless given), close it, remember the path.
 
+    With --no-figures it only closes the figure and returns None.
+
     palette=True stores a 256-colour PNG (photos in full colour would pass 200 KB).
     """
     import matplotlib.pyplot as plt
+    if getattr(args, "no_figures", False):             # --no-figures: drawing is the slow part
+        plt.close(fig)
+        return None
     kwargs.setdefault("dpi", 80)
     path = pathlib.Path(args.out) / name
     fig.savefig(path, **kwargs)

@@ -1,7 +1,7 @@
 """A tour of minicnn's demos, run one after the other with the same flags.
 
 Order: equivariance, weight_sharing, corner, fuzzy_features, augmentation (those that exist).
-Each demo gets --seed, --out, --threads and (if given) --quick; its results dict is collected.
+Each demo gets --seed, --out, --threads and (if given) --quick and --no-figures; its results dict is collected.
 
 Run:  python demos/tour.py [--seed 0] [--out figures] [--quick] [--demos a,b]
 """
@@ -19,6 +19,7 @@ def main(argv=None):
     args = p.parse(argv)
     shared = ["--seed", str(args.seed), "--out", str(args.out), "--threads", str(args.threads)]
     shared += ["--quick"] if args.quick else []
+    shared += ["--no-figures"] if args.no_figures else []
     results = {}
     for name in args.demos.split(","):
         print(f"\n{'=' * 30} {name} {'=' * 30}", flush=True)

@@ -41,7 +41,8 @@ def test_corner_effects_point_the_right_way(corner):
 def test_corner_in_parallel_is_bit_identical_to_serial(corner, run_demo):
     """The fixture trains its six models in worker processes (one per core); --jobs 1 trains
     here, one after another: the same numbers, bit for bit."""
-    again = run_demo("corner", "--quick", "--models", "a", "--jobs", "1")
+    again = run_demo("corner", "--quick", "--models", "a", "--jobs", "1", "--no-figures")
+    assert again["figures"] == []                              # --no-figures: numbers only
     for key in "a":
         mine = {k: v for k, v in again["results"][key].items() if k != "seconds"}
         assert mine == {k: corner["results"][key][k] for k in mine}

@@ -138,13 +138,14 @@ def test_gallery_notes_say_when_a_digit_is_cut_or_split():
 
 def test_augmentation_in_parallel_is_bit_identical_to_a_serial_run(augmentation, run_demo):
     """The fixture trained its shift ranges (0 and the whole canvas) in two worker processes."""
-    serial = run_demo("augmentation", "--quick", "--shifts", "0", "--jobs", "1")
+    serial = run_demo("augmentation", "--quick", "--shifts", "0", "--jobs", "1", "--no-figures")
     assert serial["results"][0] == augmentation["results"][0]     # every number of the row
 
 
 def test_fuzzy_features_in_parallel_is_bit_identical_to_a_serial_run(fuzzy, run_demo):
     """The fixture trained its four networks in two worker processes; here one runs serially."""
-    serial = run_demo("fuzzy_features", "--quick", "--jitter", "1", "--jobs", "1")
+    serial = run_demo("fuzzy_features", "--quick", "--jitter", "1", "--jobs", "1",
+                      "--no-figures")
     for head in ("flatten", "pooling"):
         got, want = serial["results"][head, 1], fuzzy["results"][head, 1]
         flat = lambda r: {**{k: v for k, v in r.items() if k != "similarity"},

@@ -72,7 +72,8 @@ def test_frozen_transfer_fades_as_the_last_layer_keeps_training(quick, tmp_path)
 
 def test_parallel_run_is_bit_identical_to_a_serial_one(quick, run_demo):
     """The fixture trained its two heads in two worker processes; here one head runs serially."""
-    serial = run_demo("learned_invariance", "--quick", "--heads", "pool", "--jobs", "1")
+    serial = run_demo("learned_invariance", "--quick", "--heads", "pool", "--jobs", "1",
+                      "--no-figures")
     for key, r in serial["results"].items():
         assert r == quick["results"][key], key             # every number, every seed
     for name, m in serial["maps"].items():
