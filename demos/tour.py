@@ -1,7 +1,8 @@
 """A tour of minicnn's demos, run one after the other with the same flags.
 
 Order: equivariance, weight_sharing, corner, fuzzy_features, augmentation (those that exist).
-Each demo gets --seed, --out, --threads and (if given) --quick and --no-figures; its results dict is collected.
+Each demo gets --seed, --out, --threads and (if given) --quick and --no-figures; its results
+dict is collected.
 
 Run:  python demos/tour.py [--seed 0] [--out figures] [--quick] [--demos a,b]
 """

@@ -43,8 +43,8 @@ from minicnn.measure.equivariance import (
 )
 from minicnn.measure.positions import accuracy_map, linear_weight_map, summarize_map
 
-SEED = int(os.environ.get("MINICNN_SEED", "0"))      # change it here or in the environment
-QUICK = os.environ.get("MINICNN_QUICK") == "1"     # half the epochs
+SEED = int(os.environ.get("MINICNN_SEED", "0"))     # change it here or in the environment
+QUICK = os.environ.get("MINICNN_QUICK") == "1"      # half the epochs
 IN_NOTEBOOK = "ipykernel" in sys.modules            # Jupyter and VS Code both run a kernel
 FIGURES = os.environ.get("MINICNN_FIGURES", "" if IN_NOTEBOOK else "figures")
 if not IN_NOTEBOOK:

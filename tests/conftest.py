@@ -45,8 +45,8 @@ SLOWEST_FIRST = ("test_notebook.py", "test_demos_learned_invariance.py",
                  "test_demos_corner_augmentation.py", "test_demos_fuzzy_augmentation.py",
                  "test_demos_antialias_leak_rotation.py", "test_corner_idx.py", "test_corner.py",
                  "test_gradients.py", "test_explore.py", "test_demos_tour_common.py")
+RANK = {name: i for i, name in enumerate(SLOWEST_FIRST)}
 
 
 def pytest_collection_modifyitems(items):
-    rank = {name: i for i, name in enumerate(SLOWEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))   # stable: order kept within
+    items.sort(key=lambda item: RANK.get(item.path.name, len(RANK)))   # stable: order kept within
