@@ -24,8 +24,12 @@ def pad2d(x, pads, mode):
     top, bottom, left, right = pads
     if not any(pads):
         return x
-    widths = ((0, 0), (0, 0), (top, bottom), (left, right))
-    return np.pad(x, widths, mode="wrap" if mode == "circular" else "constant")
+    if mode == "circular":
+        return np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)), mode="wrap")
+    N, C, H, W = x.shape
+    xp = np.zeros((N, C, top + H + bottom, left + W + right), dtype=x.dtype)   # the zero frame
+    xp[:, :, top:top + H, left:left + W] = x                     # (np.pad: the same, slower)
+    return xp
 
 
 def pad2d_backward(dxp, pads, mode):
