@@ -157,6 +157,12 @@ def interpret(runs, setup, jagged):
     lines.append(f"Sliding a digit pixel by pixel, the probability of its class moves least "
                  f"for {smooth} ({jagged[smooth]:.3f} per step) and most for "
                  f"{max(jagged, key=jagged.get)} ({max(jagged.values()):.3f}).")
+    near = [key for key in s if s[key]["trained"] < 2 * chance]
+    if near:
+        lines.append(f"{', '.join(near)} near chance where {'it' if len(near) == 1 else 'they'} "
+                     "trained: the two lines above say little about "
+                     f"{'it' if len(near) == 1 else 'them'} (a network that always predicts one "
+                     "class never changes its answer).")
     budgets = {(r["epochs"], r["lr"]) for r in s.values()}
     if len(budgets) > 1:
         lines.append("Training budgets differ (epochs and SGD rate are in the table): " + ", ".join(

@@ -71,6 +71,7 @@ def test_corner_summary_is_written_from_the_numbers():
     assert "e's map is not flat (spread 5.0%)" in text and "f's map is flat" in text
     assert "not multiples of 4" in text and "0.0% (f), 6.0% (e)" in text
     assert "moves least for f" in text and "Training budgets differ" not in text
+    assert "near chance" not in text
     text = " ".join(demo.interpret({"e": run(0.0, 0.03), "c": run(0.2, 0.01)}, stride4,
                                    {"e": 0.2, "c": 0.1}))
     assert "e's map is flat" in text and "is a multiple of 4" in text
@@ -78,6 +79,7 @@ def test_corner_summary_is_written_from_the_numbers():
     assert "(c -> e) narrows the spread of the map: 20.0% -> 0.0%" in text
     text = " ".join(demo.interpret({"a": run(0.0, 0.1, trained=0.12)}, stride4, {"a": 0.1}))
     assert "did not learn" in text
+    assert "a near chance where it trained: the two lines above say little about it" in text
     # each list in its own order: a is less fragile than b, and also less consistent
     text = " ".join(demo.interpret({"a": run(0.9, 0.1, consistency=0.5),
                                     "b": run(0.5, 0.2, consistency=0.7)}, stride4,
