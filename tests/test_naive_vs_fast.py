@@ -4,7 +4,8 @@ Outputs and every gradient (dx, dW, db) agree to 1e-10 in float64 over random co
 (the strategies of tests/strategies.py), through the layers and through the functions' shared
 contract `out, cache = f(x, w, b, ...)`, `dx, dw, db = f_backward(dout, cache)` (Winograd
 included where it applies: 3x3, stride 1; more cases in tests/test_winograd.py); and the chunked
-im2col pass (used when the buffer would be too big) gives the same numbers as the one-pass one.
+im2col pass (used when the buffer would be too big) gives the same numbers as the one-pass one,
+and working through a batch in blocks of images (max pooling, col2im) gives the same bits.
 """
 
 import numpy as np
@@ -13,10 +14,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import conv_configs, make_conv, pool_configs
 
+import minicnn.layers.base
 import minicnn.layers.conv
 from minicnn import Conv2D, MaxPool2D, rel_error
+from minicnn.layers.base import as_pair, batch_blocks
 from minicnn.layers.conv import CONV_IMPLS
-from minicnn.layers.pool import MAXPOOL_IMPLS
+from minicnn.layers.pool import (
+    MAXPOOL_IMPLS,
+    maxpool2d_fast,
+    maxpool2d_fast_backward,
+    maxpool2d_naive,
+    maxpool2d_naive_backward,
+)
 
 TOL = 1e-10
 EXAMPLES = settings(max_examples=100, deadline=None, derandomize=True)
@@ -128,3 +137,34 @@ def test_conv2d_in_chunks_matches_one_pass(monkeypatch, kwargs):
     assert_same(dx_c, dx_1, "dx")
     assert_same(g_c["W"], g_1["W"], "dW")
     assert_same(g_c["b"], g_1["b"], "db")
+
+
+@pytest.mark.parametrize("kernel, stride", [(2, 2), (3, 2), (2, 1), ((2, 3), (1, 2))])
+def test_blocks_of_images_give_the_same_bits(monkeypatch, kernel, stride):
+    """Max pooling and col2im work through a big batch a block of images at a time. A budget of
+    one byte makes every image its own block: outputs and gradients are the same bits as in one
+    block, and still the naive version's numbers."""
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 3, size=(5, 2, 7, 8)).astype(np.float64)   # many ties
+    naive_out, naive_cache = maxpool2d_naive(x, as_pair("k", kernel), as_pair("s", stride))
+    dout = rng.standard_normal(naive_out.shape)
+    results = {}
+    for name, budget in (("one block", minicnn.layers.base.BLOCK_BYTES), ("per image", 1)):
+        monkeypatch.setattr(minicnn.layers.base, "BLOCK_BYTES", budget)
+        assert len(batch_blocks(x)) == (1 if name == "one block" else 5)   # the path taken
+        out, cache = maxpool2d_fast(x, as_pair("k", kernel), as_pair("s", stride))
+        conv = Conv2D(2, 3, kernel, stride=stride, padding=1, rng=1, dtype=np.float64)
+        conv_out = conv.forward(x)
+        results[name] = (out, maxpool2d_fast_backward(dout, cache), conv.backward(conv_out))
+    for what, one, per_image in zip(("pool out", "pool dx", "conv dx"), *results.values()):
+        assert np.array_equal(one, per_image), what
+    assert_same(results["per image"][0], naive_out, "pool out")
+    assert_same(results["per image"][1], maxpool2d_naive_backward(dout, naive_cache), "pool dx")
+
+
+def test_batch_blocks_hold_about_block_bytes(monkeypatch):
+    monkeypatch.setattr(minicnn.layers.base, "BLOCK_BYTES", 2**20)
+    x = np.zeros((10, 1, 256, 256), dtype=np.float32)                 # 256 KB an image
+    assert batch_blocks(x) == [slice(0, 4), slice(4, 8), slice(8, 12)]
+    assert batch_blocks(x[:3]) == [slice(0, 4)]
+    assert batch_blocks(np.zeros((3, 1, 1024, 1024))) == [slice(0, 1), slice(1, 2), slice(2, 3)]

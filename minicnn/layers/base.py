@@ -76,6 +76,20 @@ def as_rng(rng):
     raise TypeError(f"rng must be an int seed, a numpy Generator or None, got {rng!r}")
 
 
+# --- working in cache-sized blocks ---------------------------------------------------------
+# An array bigger than the CPU's caches is fetched from memory again by every pass over it. Code
+# that makes several passes over a batch (one per window offset, in pooling and col2im) can make
+# them block by block instead, so each block of images is still in cache for the next pass. Each
+# element sees the same operations in the same order: the result is the same, bit for bit.
+BLOCK_BYTES = 2**20
+
+
+def batch_blocks(x):
+    """Slices of x's batch axis (axis 0), each holding about BLOCK_BYTES of x (at least one image)."""
+    step = max(1, BLOCK_BYTES // max(x[:1].nbytes, 1))
+    return [slice(i, i + step) for i in range(0, x.shape[0], step)]
+
+
 def he_normal(shape, fan_in, rng, dtype):
     """He initialisation: N(0, 2 / fan_in), which keeps a ReLU stack's activations O(1)."""
     return (as_rng(rng).standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(dtype)

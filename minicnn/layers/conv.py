@@ -17,7 +17,7 @@ Output size, per axis: Ho = (H + pad_top + pad_bottom - KH) // sh + 1.
 
 import numpy as np
 
-from .base import Layer, ShapeError, as_pair, check_choice, check_int, he_normal
+from .base import Layer, ShapeError, as_pair, batch_blocks, check_choice, check_int, he_normal
 from .padding import PADDING_MODES, pad2d, pad2d_backward, same_pads
 from .winograd import conv2d_winograd, conv2d_winograd_backward
 
@@ -103,14 +103,16 @@ def col2im(dcols, xp_shape, kernel, stride, out_hw):
 
     dcols: (N, C*KH*KW, Ho*Wo) -> dxp: xp_shape. Loops only over the KH*KW kernel offsets;
     overlapping windows (stride < kernel) accumulate, which is what np.add.at would do, slower.
+    A block of images at a time, so dxp's block stays in cache across the KH*KW passes.
     """
     N, C = xp_shape[:2]
     (KH, KW), (sh, sw), (Ho, Wo) = kernel, stride, out_hw
     d6 = dcols.reshape(N, C, KH, KW, Ho, Wo)
     dxp = np.zeros(xp_shape, dtype=dcols.dtype)
-    for p in range(KH):
-        for q in range(KW):
-            dxp[:, :, p:p + sh * Ho:sh, q:q + sw * Wo:sw] += d6[:, :, p, q]
+    for b in batch_blocks(dxp):                                   # base.BLOCK_BYTES of dxp
+        for p in range(KH):
+            for q in range(KW):
+                dxp[b, :, p:p + sh * Ho:sh, q:q + sw * Wo:sw] += d6[b, :, p, q]
     return dxp
 
 

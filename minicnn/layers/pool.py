@@ -11,7 +11,7 @@ PyTorch), in both the naive and the fast version.
 
 import numpy as np
 
-from .base import Layer, ShapeError, as_pair, check_choice
+from .base import Layer, ShapeError, as_pair, batch_blocks, check_choice
 
 
 # --------------------------------------------------------------------------------------------
@@ -60,12 +60,16 @@ def maxpool2d_fast(x, kernel, stride):
     just (x, out): backward finds the winners again by comparing, which costs less than keeping
     an index of them here (measured in demos/benchmark.py: 2x2 forward+backward about 5x faster).
     """
-    H, W = x.shape[2:]
+    N, C, H, W = x.shape
     Ho, Wo = (H - kernel[0]) // stride[0] + 1, (W - kernel[1]) // stride[1] + 1
-    out = None
-    for rows, cols in _window_slices(kernel, stride, (Ho, Wo)):
-        s = x[:, :, rows, cols]                                   # (N, C, Ho, Wo)
-        out = s.copy() if out is None else np.maximum(out, s, out=out)
+    out = np.empty((N, C, Ho, Wo), dtype=x.dtype)
+    for b in batch_blocks(x):                 # a block of images at a time (base.BLOCK_BYTES)
+        for k, (rows, cols) in enumerate(_window_slices(kernel, stride, (Ho, Wo))):
+            s = x[b, :, rows, cols]                               # (n, C, Ho, Wo)
+            if k == 0:
+                out[b] = s                                        # the first offset's values
+            else:
+                np.maximum(out[b], s, out=out[b])
     return out, (x, out, kernel, stride)
 
 
@@ -83,16 +87,17 @@ def maxpool2d_fast_backward(dout, cache):
     disjoint = sh >= KH and sw >= KW
     tiled = (sh, sw) == (KH, KW) and x.shape[2:] == (sh * Ho, sw * Wo)   # every pixel written
     dx = (np.empty if tiled else np.zeros)(x.shape, dtype=dout.dtype)
-    free = np.ones(out.shape, dtype=bool)                         # (N, C, Ho, Wo)
-    hit = np.empty(out.shape, dtype=bool)
-    for rows, cols in _window_slices((KH, KW), (sh, sw), (Ho, Wo)):
-        np.equal(x[:, :, rows, cols], out, out=hit)               # this offset holds the max
-        hit &= free
-        free ^= hit                                               # hit is a part of free
-        if disjoint:
-            np.multiply(dout, hit, out=dx[:, :, rows, cols])      # a 0/1 mask: faster than where
-        else:
-            dx[:, :, rows, cols] += dout * hit                    # overlapping windows add up
+    for b in batch_blocks(x):                 # a block of images at a time (base.BLOCK_BYTES)
+        free = np.ones(out[b].shape, dtype=bool)                  # (n, C, Ho, Wo)
+        hit = np.empty(out[b].shape, dtype=bool)
+        for rows, cols in _window_slices((KH, KW), (sh, sw), (Ho, Wo)):
+            np.equal(x[b, :, rows, cols], out[b], out=hit)        # this offset holds the max
+            hit &= free
+            free ^= hit                                           # hit is a part of free
+            if disjoint:
+                np.multiply(dout[b], hit, out=dx[b, :, rows, cols])   # 0/1 mask: beats where
+            else:
+                dx[b, :, rows, cols] += dout[b] * hit             # overlapping windows add up
     return dx
 
 
