@@ -133,6 +133,16 @@ def median_ratio(rounds, a, b):
     return statistics.median(t[a] / t[b] for t in rounds)
 
 
+def ratio_quartiles(rounds, a, b):
+    """The middle half of the per-round ratios [first quartile, third quartile]: how far one
+    round's ratio strays on this machine (a single round: that ratio twice)."""
+    ratios = [t[a] / t[b] for t in rounds]
+    if len(ratios) < 2:
+        return [ratios[0], ratios[0]]
+    q1, _, q3 = statistics.quantiles(ratios, n=4, method="inclusive")   # within the data
+    return [q1, q3]
+
+
 def peak_mb(fn):
     """Peak bytes that fn allocates (numpy reports its buffers to tracemalloc), in MB."""
     tracemalloc.start()
@@ -290,6 +300,7 @@ def bench_train(n_threads):
            "fast_peak_mb": peak_mb(numpy_step) if n_threads == TRAIN_THREADS[0] else None}
     if torch is not None:
         row["ratio"] = median_ratio(rounds, "numpy", "torch")
+        row["ratio_quartiles"] = ratio_quartiles(rounds, "numpy", "torch")
         torch.set_num_threads(threads)
     if limit is not None:
         limit.restore_original_limits()
@@ -348,7 +359,8 @@ for r in results["pool"]:
     print(f"maxpool 2x2 fwd+bwd {tuple(r['shape'])}: fast {r['ms']['fast_both']:.2f} ms  {tail}"
           f"  peak {r['fast_peak_mb']:.1f} MB")
 for t in results["train"]:
-    tail = (f"torch {t['ms']['torch']:.1f} ms  numpy/torch time {t['ratio']:.2f}x"
+    tail = (f"torch {t['ms']['torch']:.1f} ms  numpy/torch time {t['ratio']:.2f}x (middle half "
+            f"of the rounds {t['ratio_quartiles'][0]:.2f}-{t['ratio_quartiles'][1]:.2f}x)"
             if has_torch else "torch skipped")
     print(f"corner training step N=64 32x32 SGD momentum, threads={t['threads']}: "
           f"numpy {t['ms']['numpy']:.1f} ms  {tail}"

@@ -21,3 +21,7 @@ def test_benchmark_quick_writes_its_json(tmp_path):
         word = "slower" if results["geomean_ratio_both"] > 1 else "faster"
         assert f"{results['geomean_ratio_both']:.2f}x PyTorch's time" in run.stdout
         assert f"{word} than PyTorch" in run.stdout
+        step = results["train"][0]
+        lo, hi = step["ratio_quartiles"]                        # one round (--repeats 1): its ratio
+        assert lo == hi == step["ratio"]
+        assert f"middle half of the rounds {lo:.2f}-{hi:.2f}x" in run.stdout
