@@ -169,10 +169,9 @@ def build_explorer(models, images, labels, canvas_size=CANVAS, row=0, col=0, dig
     grid = outer[1].subgridspec(len(shown), CHANNELS_SHOWN, hspace=0.35, wspace=0.08)
     fmaps = []
     for k, channels in enumerate(shown):
-        row_imgs, row_axes = [], []
+        row_imgs = []
         for j, c in enumerate(channels):
             ax = fig.add_subplot(grid[k, j])
-            row_axes.append(ax)
             row_imgs.append(ax.imshow(ref[k][c], cmap="viridis", vmin=0, vmax=vmax[k]))
             ax.set_xticks([])
             ax.set_yticks([])
@@ -180,7 +179,8 @@ def build_explorer(models, images, labels, canvas_size=CANVAS, row=0, col=0, dig
             if j == 0:
                 size = ref[k].shape[-1]
                 ax.set_ylabel(f"conv{k + 1}\n{size}x{size}", fontsize=10)
-        bar = fig.colorbar(row_imgs[-1], ax=row_axes, fraction=0.05, pad=0.02)   # one scale a row
+        bar = fig.colorbar(row_imgs[-1], ax=[im.axes for im in row_imgs], fraction=0.05,
+                           pad=0.02)                              # the row's one shared scale
         bar.ax.tick_params(labelsize=7)
         bar.set_label("ReLU output", fontsize=8)
         fmaps.append(row_imgs)
