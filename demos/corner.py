@@ -159,10 +159,10 @@ def interpret(runs, setup, jagged):
                  f"{max(jagged, key=jagged.get)} ({max(jagged.values()):.3f}).")
     near = [key for key in s if s[key]["trained"] < 2 * chance]
     if near:
-        lines.append(f"{', '.join(near)} near chance where {'it' if len(near) == 1 else 'they'} "
-                     "trained: the two lines above say little about "
-                     f"{'it' if len(near) == 1 else 'them'} (a network that always predicts one "
-                     "class never changes its answer).")
+        it, its = ("it", "its") if len(near) == 1 else ("they", "their")
+        lines.append(f"{', '.join(near)} near chance where {it} trained: {its} one-pixel change, "
+                     "consistency and sliding figures say little (a network that always "
+                     "predicts one class never changes its answer).")
     budgets = {(r["epochs"], r["lr"]) for r in s.values()}
     if len(budgets) > 1:
         lines.append("Training budgets differ (epochs and SGD rate are in the table): " + ", ".join(
