@@ -39,12 +39,16 @@ def run_demo(tmp_path):
     return run
 
 
-# The slowest files first: with two test processes (pytest-xdist, one file per process at a
-# time) a long file started last would leave the other core idle at the end.
-SLOWEST_FIRST = ("test_notebook.py", "test_demos_learned_invariance.py",
-                 "test_demos_corner_augmentation.py", "test_demos_fuzzy_augmentation.py",
-                 "test_demos_antialias_leak_rotation.py", "test_corner_idx.py", "test_corner.py",
-                 "test_gradients.py", "test_explore.py", "test_demos_tour_common.py")
+# The slowest files first (seconds on a fresh clone, 2026-12-02): with two test processes
+# (pytest-xdist, one file per process at a time) a long file started last would leave the other
+# core idle at the end. pyproject.toml's --no-loadscope-reorder makes pytest-xdist keep this order.
+SLOWEST_FIRST = ("test_demos_learned_invariance.py",          # 57
+                 "test_demos_fuzzy_augmentation.py",          # 44
+                 "test_demos_corner_augmentation.py",         # 39
+                 "test_notebook.py",                          # 35
+                 "test_demos_antialias_leak_rotation.py",     # 26
+                 "test_corner_idx.py", "test_corner.py", "test_gradients.py", "test_explore.py",
+                 "test_demos_tour_common.py", "test_demos_benchmark.py")    # 17 down to 12
 RANK = {name: i for i, name in enumerate(SLOWEST_FIRST)}
 
 
