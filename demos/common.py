@@ -158,10 +158,10 @@ def worker_context():
     The fork server is a fresh interpreter, started at this process's first pool and kept for
     the later ones, that imports WORKER_PRELOAD and then forks one worker per job. A worker so
     starts with nothing of this process (no BLAS threads, no state) and with its modules already
-    imported. Spawning starts every worker as a fresh interpreter that imports them again: 0.7 s
-    of CPU each for numpy and minicnn alone, about 3 s with matplotlib and scikit-learn. It stays
-    the method on macOS and Windows, where forking a process that has loaded the system's maths
-    libraries is not safe.
+    imported. Spawning starts every worker as a fresh interpreter that imports them again:
+    0.5-0.8 s of CPU each for numpy and minicnn alone (tools/pool_start.py), and about 1 s more
+    for matplotlib and 1.5 s for scikit-learn. Spawning stays the method on macOS and Windows,
+    where forking a process that has loaded the system's maths libraries is not safe.
     """
     if sys.platform != "linux":
         return multiprocessing.get_context("spawn")
