@@ -129,14 +129,19 @@ def interleaved(fns):
     return {name: statistics.median(t[name] for t in rounds) for name in fns}, rounds
 
 
+def round_ratios(rounds, a, b):
+    """a's time over b's in each round (both timed in the same round)."""
+    return [t[a] / t[b] for t in rounds]
+
+
 def median_ratio(rounds, a, b):
-    return statistics.median(t[a] / t[b] for t in rounds)
+    return statistics.median(round_ratios(rounds, a, b))
 
 
 def ratio_quartiles(rounds, a, b):
     """The middle half of the per-round ratios [first quartile, third quartile]: how far one
     round's ratio strays on this machine (a single round: that ratio twice)."""
-    ratios = [t[a] / t[b] for t in rounds]
+    ratios = round_ratios(rounds, a, b)
     if len(ratios) < 2:
         return [ratios[0], ratios[0]]
     q1, _, q3 = statistics.quantiles(ratios, n=4, method="inclusive")   # within the data
