@@ -1,178 +1,174 @@
-"""The lesson, as properties: what commutes with a shift, what ignores it, and what does neither.
-
-A map f is translation-equivariant when f(shift(x)) = shift(f(x)), and invariant when
-f(shift(x)) = f(x). Each test's docstring states its claim in plain words. Shifts are drawn by
-hypothesis (derandomized); inputs are random, in float64.
-"""
+"""minicnn.measure.equivariance: every helper on a case whose answer is known in advance."""
 
 import numpy as np
-from hypothesis import given, settings
-from hypothesis import strategies as st
+import pytest
 
-from minicnn import (
-    AvgPool2D,
-    Conv2D,
-    Flatten,
-    GlobalAvgPool2D,
-    GlobalMaxPool2D,
-    Linear,
-    MaxPool2D,
-    ReLU,
-    Sequential,
-    rel_error,
+from minicnn import Conv2D, Flatten, GlobalAvgPool2D, Linear, MaxPool2D, ReLU, Sequential
+from minicnn.measure.equivariance import (
+    border_free_mask,
+    conv_as_dense_matrix,
+    dense_weight_ties,
+    equivariance_error,
+    equivariance_error_map,
+    interior_mask,
+    invariance_error,
+    layer_outputs,
+    output_shifts,
+    representation_similarity,
+    shift_circular,
+    shift_image,
+    shift_zero,
+    sum_tied_gradients,
 )
 
-EXAMPLES = settings(max_examples=100, deadline=None, derandomize=True)
-EXACT = 1e-12    # "equal": only rounding differences allowed
-BIG = 0.1        # "not equal": a relative change of more than 10%
+
+def rand(*shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape)
 
 
-def roll(x, shift):
-    """Circular shift of the last two axes by shift = (dy, dx)."""
-    return np.roll(x, shift=tuple(shift), axis=(-2, -1))
+# --- shifts ---------------------------------------------------------------------------------
+def test_shift_circular_moves_one_pixel_and_wraps():
+    x = np.zeros((1, 1, 4, 5))
+    x[0, 0, 3, 4] = 1.0
+    y = shift_circular(x, (1, 2))
+    assert y[0, 0, 0, 1] == 1.0 and y.sum() == 1.0          # wrapped round both axes
 
 
-def change(a, b):
-    """||a - b|| / ||b||: how much a differs from b, relative to b's size."""
-    return float(np.linalg.norm(a - b) / np.linalg.norm(b))
+def test_shift_zero_moves_content_and_fills_with_zeros():
+    x = np.arange(1, 13, dtype=float).reshape(3, 4)
+    y = shift_zero(x, (1, -1))
+    expected = np.array([[0, 0, 0, 0], [2, 3, 4, 0], [6, 7, 8, 0]], dtype=float)
+    np.testing.assert_array_equal(y, expected)
+    assert shift_zero(x, (3, 0)).sum() == 0                  # shifted out entirely
 
 
-def assert_big_change(name, value):
-    assert value > BIG, f"{name}: relative change only {value:.3g}"
+def test_shifts_undo_and_dispatch():
+    x = rand(2, 3, 6, 7)
+    np.testing.assert_array_equal(shift_circular(shift_circular(x, (2, -3)), (-2, 3)), x)
+    np.testing.assert_array_equal(shift_image(x, (1, 1), "zeros"), shift_zero(x, (1, 1)))
+    with pytest.raises(ValueError, match="mode"):
+        shift_image(x, (1, 1), "reflect")
 
 
-def conv(cin, cout, kernel, seed, **kwargs):
-    """A float64 Conv2D with random biases."""
-    layer = Conv2D(cin, cout, kernel, rng=seed, dtype=np.float64, **kwargs)
-    layer.params["b"] = np.random.default_rng(seed + 1).standard_normal(cout)
-    return layer
+def test_interior_mask_and_output_shifts():
+    m = interior_mask((6, 5), 2)
+    assert m.sum() == 2 * 1 and m[2, 2] and not m[1, 2]
+    b = border_free_mask((6, 6), (1, 0), 1)                  # rows 1..4 and rows 2..5 -> 2..4
+    assert b.sum() == 3 * 4 and b[2:5, 1:5].all()
+    assert output_shifts((4, 2), 2) == [(2, 1)]
+    assert output_shifts((3, 0), 2) == [(1, 0), (2, 0)]
 
 
-@EXAMPLES
-@given(data=st.data(), H=st.integers(3, 8), W=st.integers(3, 8),
-       kernel=st.tuples(st.integers(1, 4), st.integers(1, 4)), seed=st.integers(0, 2**31))
-def test_circular_convolution_commutes_with_every_roll(data, H, W, kernel, seed):
-    """With circular padding the image has no border: convolving a rolled image gives the
-    rolled feature maps, exactly, for every shift, even shifts that wrap all the way round."""
-    dy, dx = data.draw(st.integers(-H, H)), data.draw(st.integers(-W, W))
-    x = np.random.default_rng(seed).standard_normal((2, 2, H, W))
-    layer = conv(2, 3, kernel, seed, padding="same", padding_mode="circular")
-    assert rel_error(layer.forward(roll(x, (dy, dx))), roll(layer.forward(x), (dy, dx))) <= EXACT
+# --- errors ---------------------------------------------------------------------------------
+def test_identity_and_roll_have_known_errors():
+    x = rand(2, 1, 8, 8)
+    assert equivariance_error(lambda v: v, x, (3, -2)) == 0.0
+    assert invariance_error(lambda v: v.sum(axis=(2, 3)), x, (3, -2)) < 1e-12
+    # f = a fixed roll by one row commutes with every roll: equivariant, not invariant.
+    assert equivariance_error(lambda v: np.roll(v, 1, axis=2), x, (2, 5)) == 0.0
+    assert invariance_error(lambda v: v, x, (0, 1)) > 0.5
 
 
-@EXAMPLES
-@given(data=st.data(), kernel=st.tuples(st.integers(2, 4), st.integers(2, 4)),
-       seed=st.integers(0, 2**31))
-def test_zero_padded_convolution_commutes_with_shifts_only_away_from_the_border(data, kernel,
-                                                                               seed):
-    """With zero padding a shifted image gives shifted feature maps in the interior (outputs
-    that see neither the zero frame nor the wrapped-round pixels), but not at the border, where
-    the kernel reads zeros that did not move with the image."""
-    H, W = 11, 12
-    dy, dx = data.draw(st.integers(-3, 3)), data.draw(st.integers(-3, 3))
-    x = np.random.default_rng(seed).standard_normal((2, 2, H, W))
-    layer = conv(2, 3, kernel, seed, padding="same")
-    top, bottom, left, right = layer.pads
-    shifted_then_conv = layer.forward(roll(x, (dy, dx)))
-    conv_then_shifted = roll(layer.forward(x), (dy, dx))
-    # Output (i, j) reads input rows i-top..i+bottom; keep those inside the image and unwrapped.
-    rows = slice(max(0, dy) + top, H + min(0, dy) - bottom)
-    cols = slice(max(0, dx) + left, W + min(0, dx) - right)
-    inner = (..., rows, cols)
-    assert shifted_then_conv[inner].size > 0
-    assert rel_error(shifted_then_conv[inner], conv_then_shifted[inner]) <= EXACT
-    if (dy, dx) != (0, 0):
-        border = np.ones(shifted_then_conv.shape, dtype=bool)
-        border[inner] = False
-        assert_big_change("zero_padding_border", change(shifted_then_conv[border],
-                                                        conv_then_shifted[border]))
+def test_error_of_a_position_dependent_map_is_exactly_computable():
+    x = np.zeros((1, 1, 1, 4))
+    x[..., 0] = 1.0
+    weights = np.array([1.0, 2.0, 3.0, 4.0])                 # a different weight per position
+
+    def f(v):
+        return v * weights
+
+    # f(x) = [1,0,0,0]; f(S x) = [0,2,0,0]; S f(x) = [0,1,0,0]: error = |2-1| / 1 = 1.
+    assert equivariance_error(f, x, (0, 1)) == pytest.approx(1.0)
 
 
-def best_output_shift_change(f, x, shift):
-    """The smallest change between f(roll(x, shift)) and ANY roll of f(x): large means no
-    output shift at all reproduces what the shifted input gives."""
-    y, fx = f(roll(x, shift)), f(x)
-    return min(change(y, roll(fx, (a, b)))
-               for a in range(fx.shape[-2]) for b in range(fx.shape[-1]))
+def test_circular_conv_is_equivariant_and_zero_padding_only_in_the_interior():
+    x = rand(2, 2, 12, 12).astype(np.float64)
+    circ = Conv2D(2, 3, 3, padding=1, padding_mode="circular", rng=1).astype(np.float64)
+    zero = Conv2D(2, 3, 3, padding=1, rng=1).astype(np.float64)
+    assert equivariance_error(circ.forward, x, (3, -5)) < 1e-12
+    assert equivariance_error(zero.forward, x, (2, 1), mode="zeros") > 1e-3
+    inner = interior_mask((12, 12), 1)                       # one 3x3 kernel: radius 1
+    assert equivariance_error(zero.forward, x, (2, 1), mode="zeros", mask=inner) > 1e-3
+    safe = border_free_mask((12, 12), (2, 1), 1)             # ...and away from the filled edge
+    assert equivariance_error(zero.forward, x, (2, 1), mode="zeros", mask=safe) < 1e-12
 
 
-def strided_maps(stride, seed):
-    """The strided maps under test, each (N, C, H, W) -> (N, C', H/sh, W/sw) for H, W
-    multiples of the stride: a circular conv (odd kernel, symmetric pad), max and avg pool."""
-    return {"conv": conv(2, 3, 3, seed, stride=stride, padding=1, padding_mode="circular"),
-            "maxpool": MaxPool2D(stride), "avgpool": AvgPool2D(stride)}
+def test_stride_two_even_shifts_exact_odd_shifts_not():
+    x = rand(1, 1, 16, 16)
+    pool = MaxPool2D(2)
+    assert equivariance_error(pool.forward, x, (2, 4), stride=2) == 0.0
+    assert equivariance_error(pool.forward, x, (1, 0), stride=2) > 0.1
 
 
-strides = st.tuples(st.integers(1, 3), st.integers(2, 3))
+def test_error_map_is_zero_inside_and_squares_sum_to_the_error():
+    x = rand(1, 1, 10, 10)
+    zero = Conv2D(1, 2, 3, padding=1, rng=0).astype(np.float64)
+    emap = equivariance_error_map(zero.forward, x, (1, 1), mode="zeros")
+    assert emap.shape == (10, 10)
+    assert np.abs(emap[interior_mask((10, 10), 1)]).max() < 1e-12
+    assert emap[-1].max() > 0 and emap[:, -1].max() > 0      # content left through bottom/right
+    total = equivariance_error(zero.forward, x, (1, 1), mode="zeros")
+    assert np.sqrt((emap ** 2).sum()) == pytest.approx(total)
 
 
-@EXAMPLES
-@given(data=st.data(), stride=strides, seed=st.integers(0, 2**31))
-def test_strided_conv_and_pool_commute_with_shifts_that_are_multiples_of_the_stride(data,
-                                                                                   stride,
-                                                                                   seed):
-    """A stride-s convolution or pooling samples every s-th position, so shifting the input by
-    k*s pixels shifts the output by exactly k positions."""
-    sh, sw = stride
-    H, W = sh * data.draw(st.integers(2, 4)), sw * data.draw(st.integers(2, 4))
-    ky, kx = data.draw(st.integers(-4, 4)), data.draw(st.integers(-4, 4))
-    x = np.random.default_rng(seed).standard_normal((2, 2, H, W))
-    for layer in strided_maps(stride, seed).values():
-        shifted_out = layer.forward(roll(x, (ky * sh, kx * sw)))
-        assert rel_error(shifted_out, roll(layer.forward(x), (ky, kx))) <= EXACT
+# --- similarity and layer outputs ------------------------------------------------------------
+def test_representation_similarity_known_values():
+    a = np.array([[1.0, 0.0], [1.0, 1.0], [0.0, 0.0], [0.0, 0.0]])
+    b = np.array([[0.0, 2.0], [2.0, 2.0], [0.0, 0.0], [3.0, 0.0]])
+    sim, mean = representation_similarity(a, b)
+    np.testing.assert_allclose(sim, [0.0, 1.0, 1.0, 0.0])
+    assert mean == pytest.approx(0.5)
+    assert representation_similarity(a, -a)[0][1] == pytest.approx(-1.0)
+    with pytest.raises(ValueError, match="shapes differ"):
+        representation_similarity(a, b[:, :1])
 
 
-@EXAMPLES
-@given(data=st.data(), stride=strides, seed=st.integers(0, 2**31))
-def test_strided_conv_and_pool_do_not_commute_with_other_shifts(data, stride, seed):
-    """Shift by a number of pixels that is not a multiple of the stride and the samples fall
-    between the old ones: for a random input no shift of the output matches (change > 10%)."""
-    sh, sw = stride
-    H, W = sh * data.draw(st.integers(3, 4)), sw * data.draw(st.integers(3, 4))
-    dy = data.draw(st.integers(-H + 1, H - 1))
-    if dy % sh:
-        dx = data.draw(st.integers(-W + 1, W - 1))
-    else:                                       # then dx must be off the stride grid
-        dx = sw * data.draw(st.integers(-1, 1)) + data.draw(st.integers(1, sw - 1))
-    x = np.random.default_rng(seed).standard_normal((2, 2, H, W))
-    for name, layer in strided_maps(stride, seed).items():
-        assert_big_change(f"strided_{name}", best_output_shift_change(layer.forward, x,
-                                                                      (dy, dx)))
+def test_layer_outputs_match_running_the_model():
+    model = Sequential([Conv2D(1, 4, 3, padding=1, rng=0), ReLU(), MaxPool2D(2),
+                        GlobalAvgPool2D(), Linear(4, 3, rng=0)])
+    x = rand(2, 1, 8, 8).astype(np.float32)
+    outs = layer_outputs(model, x)
+    assert [o.shape for o in outs] == [(2, 4, 8, 8), (2, 4, 8, 8), (2, 4, 4, 4), (2, 4), (2, 3)]
+    np.testing.assert_array_equal(outs[-1], model.forward(x))
 
 
-@EXAMPLES
-@given(data=st.data(), H=st.integers(4, 8), W=st.integers(4, 8), seed=st.integers(0, 2**31))
-def test_global_pooling_over_circular_convolutions_is_invariant_to_circular_shifts(data, H, W,
-                                                                                  seed):
-    """Circular convolutions move their feature maps with the image; global average or max
-    pooling then forgets where anything was: the output does not change at all."""
-    dy, dx = data.draw(st.integers(-H, H)), data.draw(st.integers(-W, W))
-    x = np.random.default_rng(seed).standard_normal((2, 1, H, W))
-    for head in (GlobalAvgPool2D(), GlobalMaxPool2D()):
-        model = Sequential([conv(1, 4, 3, seed, padding="same", padding_mode="circular"),
-                            ReLU(),
-                            conv(4, 3, (2, 3), seed + 2, padding="same", padding_mode="circular"),
-                            head])
-        assert rel_error(model.forward(roll(x, (dy, dx))), model.forward(x)) <= EXACT
+# --- a convolution as a matrix ------------------------------------------------------------------
+@pytest.mark.parametrize("kwargs", [{"padding": 1}, {"padding": 1, "padding_mode": "circular"},
+                                    {"stride": 2}, {"padding": 0}])
+def test_dense_matrix_does_what_the_conv_does(kwargs):
+    conv = Conv2D(2, 3, 3, rng=0, **kwargs).astype(np.float64)
+    conv.params["b"][:] = [0.5, -1.0, 2.0]
+    x = rand(3, 2, 6, 7)
+    out = conv.forward(x)
+    M = conv_as_dense_matrix(conv, (2, 6, 7))
+    Ho_Wo = out.shape[2] * out.shape[3]
+    dense = x.reshape(3, -1) @ M.T + np.repeat(conv.params["b"], Ho_Wo)   # (N, F*Ho*Wo)
+    assert M.shape == (out[0].size, 2 * 6 * 7)
+    np.testing.assert_allclose(dense, out.reshape(3, -1), atol=1e-12)
 
 
-@EXAMPLES
-@given(data=st.data(), seed=st.integers(0, 2**31))
-def test_flatten_then_linear_is_neither_equivariant_nor_invariant(data, seed):
-    """After Flatten every pixel has its own weights. A fully connected layer from a map to a
-    map of the same size does not move its output with a shifted input (not equivariant), and
-    one that outputs class scores changes them (not invariant)."""
-    C, H, W = 2, 5, 6
-    dy = data.draw(st.integers(-H + 1, H - 1))
-    dx = data.draw(st.integers(-W + 1, W - 1) if dy else st.integers(1, W - 1))  # not (0, 0)
-    x = np.random.default_rng(seed).standard_normal((3, C, H, W))
-    to_map = Sequential([Flatten(), Linear(C * H * W, C * H * W, rng=seed, dtype=np.float64)])
+def test_weight_ties_point_at_the_kernel_and_gradients_add_up():
+    conv = Conv2D(1, 2, 3, padding=1, rng=0).astype(np.float64)
+    M = conv_as_dense_matrix(conv, (1, 5, 5))
+    ties = dense_weight_ties(conv, (1, 5, 5))
+    used = ties >= 0
+    np.testing.assert_array_equal(M[used], conv.params["W"].ravel()[ties[used]])
+    assert np.all(M[~used] == 0)
+    # Interior output pixels see all 9 weights of their filter; the corner one sees 4.
+    assert (ties[0 * 25 + 12] >= 0).sum() == 9 and (ties[0] >= 0).sum() == 4
+    x, dout = rand(2, 1, 5, 5), rand(2, 2, 5, 5, seed=1)
+    conv.forward(x)
+    conv.backward(dout)
+    dM = dout.reshape(2, -1).T @ x.reshape(2, -1)            # (50, N) @ (N, 25): dL/dM
+    np.testing.assert_allclose(sum_tied_gradients(dM, ties, conv.params["W"].shape),
+                               conv.grads["W"], atol=1e-12)
 
-    def as_map(x):
-        return to_map.forward(x).reshape(x.shape)                # (N, C*H*W) -> (N, C, H, W)
 
-    assert_big_change("linear_equivariance", change(as_map(roll(x, (dy, dx))),
-                                                    roll(as_map(x), (dy, dx))))
-    to_scores = Sequential([Flatten(), Linear(C * H * W, 10, rng=seed, dtype=np.float64)])
-    assert_big_change("linear_invariance", change(to_scores.forward(roll(x, (dy, dx))),
-                                                  to_scores.forward(x)))
+def test_flatten_linear_has_no_shift_structure():
+    x = rand(2, 1, 6, 6)
+    lin = Sequential([Flatten(), Linear(36, 36, rng=0).astype(np.float64)])
+
+    def f(v):
+        return lin.forward(v).reshape(v.shape)
+
+    assert equivariance_error(f, x, (0, 1)) > 0.5
