@@ -1,8 +1,10 @@
-"""Checkpoints, weights files and resuming: what is written, what is refused, what continues.
+"""minicnn.checkpoint: checkpoints, weights files and resuming: what is written, what is refused,
+what continues.
 
 test_reliability.py shows resume is bit-identical after an interruption; here: the content of the
 checkpoint written on Ctrl-C, resuming after exactly one batch, optimiser states and random
-generators that do not fit, and the atomic file writer underneath.
+generators that do not fit, and a weights file's round trip. The atomic file writer underneath:
+test_files.py.
 """
 
 import json
@@ -10,19 +12,11 @@ import os
 
 import numpy as np
 import pytest
+from conftest import digits_cnn, make_data, make_model
 
 import minicnn as mc
-from minicnn import files
+from minicnn import Flatten, Linear, Sequential, load_digits, load_weights, save_weights
 from minicnn.checkpoint import _to_json, load_checkpoint, read_npz, save_checkpoint
-
-
-def make_data(n=10, seed=0):
-    rng = np.random.default_rng(seed)
-    return rng.standard_normal((n, 1, 2, 2)), rng.integers(0, 3, n)
-
-
-def make_model(seed=0):
-    return mc.Sequential([mc.Flatten(), mc.Linear(4, 3, rng=seed, dtype=np.float64)])
 
 
 def same(a, b):
@@ -214,6 +208,27 @@ def test_a_checkpoint_of_another_format_is_refused(tmp_path):
 
 
 # --- weights files --------------------------------------------------------------------------
+def test_save_and_load_weights_round_trip(tmp_path):
+    X = load_digits()[2][:20]
+    trained, fresh = digits_cnn(seed=0), digits_cnn(seed=10)
+    for _, p, _ in trained.param_items():
+        p += 0.01                                  # biases are not all zero any more
+    path = tmp_path / "weights.npz"
+    save_weights(trained, path)
+    assert not np.array_equal(fresh.logits(X), trained.logits(X))
+    load_weights(fresh, path)
+    for (name, a, _), (_, b, _) in zip(trained.param_items(), fresh.param_items()):
+        assert a.dtype == b.dtype and np.array_equal(a, b), name
+    np.testing.assert_array_equal(fresh.logits(X), trained.logits(X))
+    # A file for another architecture is refused and changes nothing.
+    other = Sequential([Flatten(), Linear(64, 10, rng=0)])
+    before = other.state_dict()
+    with pytest.raises(ValueError):
+        load_weights(other, path)
+    for name, p in other.state_dict().items():
+        np.testing.assert_array_equal(p, before[name])
+
+
 def test_weights_files_are_checked_before_loading(tmp_path):
     model = make_model()
     path = tmp_path / "w.npz"
@@ -243,52 +258,6 @@ def test_a_weights_file_with_pickled_objects_is_refused_unread(tmp_path):
     np.savez(path, **state)
     with pytest.raises(ValueError, match="not a readable minicnn .npz file"):
         mc.load_weights(make_model(), path)
-
-
-# --- files.py -------------------------------------------------------------------------------
-def test_atomic_write_writes_bytes_or_calls_the_writer(tmp_path):
-    path = tmp_path / "f.bin"
-    files.atomic_write(path, b"abc")
-    assert path.read_bytes() == b"abc"
-    files.atomic_write(str(path), lambda f: f.write(b"xyz"))
-    assert path.read_bytes() == b"xyz"
-    assert os.listdir(tmp_path) == ["f.bin"]
-
-
-def test_atomic_write_goes_through_a_hidden_temporary_file_in_the_same_folder(tmp_path,
-                                                                            monkeypatch):
-    moves = []
-    real_replace = os.replace
-
-    def spy(src, dst):
-        moves.append((src, dst))
-        real_replace(src, dst)
-    monkeypatch.setattr(files.os, "replace", spy)
-    files.atomic_write(tmp_path / "f.bin", b"abc")
-    (src, dst), = moves
-    assert os.path.dirname(src) == str(tmp_path) and dst == str(tmp_path / "f.bin")
-    name = os.path.basename(src)
-    assert name.startswith(".minicnn-") and name.endswith(".tmp")
-
-
-def test_a_failed_atomic_write_keeps_the_old_file_and_leaves_no_temporary_file(tmp_path):
-    path = tmp_path / "f.bin"
-    path.write_bytes(b"old")
-
-    def fail(f):
-        f.write(b"half")
-        raise KeyboardInterrupt
-    with pytest.raises(KeyboardInterrupt):
-        files.atomic_write(path, fail)
-    assert path.read_bytes() == b"old" and os.listdir(tmp_path) == ["f.bin"]
-
-
-def test_cache_dir_follows_xdg_cache_home(monkeypatch, tmp_path):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    assert files.cache_dir("a", "b") == os.path.join(str(tmp_path), "minicnn", "a", "b")
-    monkeypatch.delenv("XDG_CACHE_HOME")
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    assert files.cache_dir() == os.path.join(str(tmp_path), "home", ".cache", "minicnn")
 
 
 def test_a_random_state_holding_an_unknown_object_is_refused_not_written_as_null():

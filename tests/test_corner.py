@@ -1,4 +1,5 @@
-"""minicnn.measure.corner: the model table, heads that follow the trunk, and the protocol."""
+"""minicnn.measure.corner: the model table, heads that follow the trunk, the protocol, and
+load_data on IDX files (written by demos/idx_digits.py; nothing is downloaded)."""
 
 import dataclasses
 
@@ -19,6 +20,19 @@ def test_model_table_has_named_fields():
     assert all(layer.padding_mode == "circular" for layer in net if isinstance(layer, mc.Conv2D))
     with pytest.raises(dataclasses.FrozenInstanceError):
         a.lr = 1.0
+
+
+def test_model_f_is_e_with_every_max_pool_made_shift_friendly():
+    e, f = corner.MODELS["e"], corner.MODELS["f"]
+    assert f.padding_mode == "circular" and f.head is corner.global_max_head
+    net_e, net_f = e.build(32, 0), f.build(32, 0)
+    kinds = [type(layer).__name__ for layer in net_f]
+    assert "MaxPool2D" not in kinds and kinds.count("CircularMaxPool2D") == 2
+    assert [kinds[i + 1] for i, k in enumerate(kinds) if k == "CircularMaxPool2D"] == [
+        "PolyphaseDownsample2D"] * 2
+    for (k, p, _), (_, q, _) in zip(net_e.param_items(), net_f.param_items()):
+        np.testing.assert_array_equal(p, q, err_msg=k)                 # the same initial weights
+    assert isinstance(net_f[-2], mc.GlobalMaxPool2D)
 
 
 def test_the_same_seed_builds_the_same_network():
@@ -88,3 +102,27 @@ def test_run_any_builder_through_the_protocol():
     text = str(flat)
     assert "mine" in text and "max-min" in text and f"{100 * flat.map[0, 0]:.1f}" in text
     np.testing.assert_array_equal(flat.map, corner.run(mine, setup, epochs=2).map)  # seeded
+
+
+def test_load_data_downsamples_and_subsets(mnist_dir):
+    X_tr, y_tr, X_te, y_te = corner.load_data("mnist", mnist_dir, downsample=2, train_size=50,
+                                              test_size=20, rng=0)
+    assert X_tr.shape == (50, 1, 14, 14) and X_te.shape == (20, 1, 14, 14) and len(y_te) == 20
+    assert X_tr.dtype == np.float32 and 0 <= X_tr.min() and X_tr.max() <= 1
+    full = corner.load_data("mnist", mnist_dir, downsample=1, train_size=50, test_size=20,
+                            rng=0)
+    assert full[0].shape == (50, 1, 28, 28)
+    np.testing.assert_array_equal(full[1], y_tr)                 # same subset for the same seed
+    blocks = full[0].reshape(50, 1, 14, 2, 14, 2).mean(axis=(3, 5))
+    np.testing.assert_allclose(X_tr, blocks, atol=1e-6)           # 2x2 block means
+    other = corner.load_data("mnist", mnist_dir, train_size=50, test_size=20, rng=1)
+    assert not np.array_equal(other[0], X_tr)                     # another seed, another subset
+    with pytest.raises(ValueError, match="downsample must .* divide the image side 28"):
+        corner.load_data("mnist", mnist_dir, downsample=3)
+
+
+def test_download_flag_fetches_before_loading(mnist_dir, monkeypatch):
+    calls = []
+    monkeypatch.setattr(corner, "download_mnist", lambda d, kind: calls.append((d, kind)))
+    X_tr = corner.load_data("fashion", mnist_dir, train_size=5, test_size=5, download=True)[0]
+    assert calls == [(mnist_dir, "fashion")] and X_tr.shape == (5, 1, 14, 14)

@@ -1,20 +1,15 @@
-"""Smoke tests for demos/tour.py (runs demos in a row) and demos/common.py's flag rule."""
+"""demos/common.py, the demos' shared plumbing: the flag rule (an explicit flag wins over --quick,
+every flag of every demo states its default) and the worker processes (forked from a preloaded
+server on Linux; two workers give the serial numbers)."""
 
 import pathlib
 import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from conftest import load_demo
-
-
-def test_tour_runs_the_chosen_demos_in_order(tmp_path, capsys):
-    results = load_demo("tour").main(["--quick", "--out", str(tmp_path),
-                                      "--demos", "weight_sharing,equivariance"])
-    assert list(results) == ["weight_sharing", "equivariance"]
-    assert all(path.exists() for path in results["weight_sharing"]["figures"])
-    assert "ran: weight_sharing, equivariance" in capsys.readouterr().out
 
 
 def test_an_explicit_flag_wins_over_quick(run_demo):
@@ -83,3 +78,26 @@ def test_workers_fork_from_a_preloaded_server_on_linux_and_are_spawned_elsewhere
     for platform in ("darwin", "win32"):
         monkeypatch.setattr(common.sys, "platform", platform)
         assert common.worker_context().get_start_method() == "spawn"
+
+
+def test_antialias_and_rotation_networks_train_the_same_in_worker_processes():
+    """Both demos hand each network to common.run_jobs; two workers give the serial numbers."""
+    from common import run_jobs
+    from conftest import load_demo
+
+    from minicnn import load_digits
+    aa, rot = load_demo("antialias"), load_demo("rotation")
+    X_tr, y_tr, X_te, y_te = (a[:64] for a in load_digits(rng=0))
+    canvas = np.pad(X_tr, ((0, 0), (0, 0), (4, 4), (4, 4)))                   # 16x16
+    pairs = (np.pad(X_te, ((0, 0), (0, 0), (0, 8), (0, 8))),
+             np.pad(X_te, ((0, 0), (0, 0), (8, 0), (8, 0))), y_te)
+    tasks = {"aa": (aa.train_and_score, ("MaxBlurPool2D(3)", 0, 1, canvas, y_tr, None, pairs), {}),
+             "rot": (rot.train_and_rotate, ("p4 CNN", 0, 1, 3e-3, X_tr, y_tr, X_te, y_te), {})}
+    parallel, serial = run_jobs(tasks, jobs=2), run_jobs(tasks, jobs=1)
+    for got, want in ((parallel["aa"], serial["aa"]), (parallel["rot"][0], serial["rot"][0])):
+        got, want = dict(got), dict(want)
+        got.pop("train_seconds"), want.pop("train_seconds")             # the clock, not the maths
+        assert got == want
+    for (k, p, _), (_, q, _) in zip(parallel["rot"][1].param_items(),
+                                    serial["rot"][1].param_items()):
+        np.testing.assert_array_equal(p, q, err_msg=k)

@@ -1,5 +1,6 @@
-"""The corner demo on tiny settings: every effect points the right way (augmentation: see
-test_demos_fuzzy_augmentation.py)."""
+"""demos/corner.py on tiny settings: every effect points the right way, also on IDX files written
+by demos/idx_digits.py, and bad flags say what to do (augmentation: see
+test_demo_augmentation.py)."""
 
 import pytest
 
@@ -87,3 +88,26 @@ def test_corner_summary_is_written_from_the_numbers():
                                    {"a": 0.1, "b": 0.1}))
     assert "10.0% (a), 20.0% (b) of the test digits" in text
     assert "two random positions: 70.0% (b), 50.0% (a)" in text
+
+
+def test_corner_runs_on_idx_files(mnist_dir, run_demo):
+    res = run_demo("corner", "--quick", "--dataset", "mnist", "--data-dir", str(mnist_dir),
+                   "--models", "a,e", "--train-size", "1347", "--epochs", "4")
+    assert res["image"] == 14 and res["canvas"] == 36               # 2 * 14 + 8, rounded up to 4
+    r = res["results"]
+    # the same story as the 8x8 digits: a reads the corner only, e reads everywhere
+    assert r["a"]["trained"] > 0.6 and r["a"]["far"] < 0.3
+    assert r["e"]["min"] > r["a"]["min"] + 0.4
+    assert r["e"]["spread"] < 0.5 * r["a"]["spread"]
+    assert [p.name for p in res["figures"]] == ["corner_maps_mnist.png", "corner_sliding_mnist.png"]
+    assert all(p.stat().st_size > 10_000 for p in res["figures"])
+
+
+def test_missing_files_and_bad_flags_say_what_to_do(tmp_path, run_demo, capsys):
+    with pytest.raises(FileNotFoundError, match="--download"):
+        run_demo("corner", "--quick", "--dataset", "mnist", "--data-dir", str(tmp_path))
+    with pytest.raises(SystemExit):
+        run_demo("corner", "--quick", "--data-dir", str(tmp_path))   # digits need no files
+    assert "--data-dir and --download are for --dataset mnist or fashion" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="canvas must be a multiple of 4 and >= 16"):
+        run_demo("corner", "--quick", "--canvas", "12")

@@ -1,20 +1,14 @@
-"""The equivariance and weight-sharing demos, run with --quick (fuzzy features: see
-test_demos_fuzzy_augmentation.py).
+"""demos/equivariance.py, run with --quick (weight sharing: see test_demo_weight_sharing.py;
+fuzzy features: test_demo_fuzzy_features.py).
 
 Each test asserts the DIRECTION of every effect the demo claims, on the numbers it returns.
 """
 
 import numpy as np
 import pytest
+from conftest import assert_figures
 
 TINY = 1e-5          # "zero up to float32 rounding", relative
-
-
-def assert_figures(result):
-    assert result["figures"]
-    for path in result["figures"]:
-        assert path.exists() and path.stat().st_size > 5_000, path
-        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture(scope="module")
@@ -83,28 +77,3 @@ def test_equivariance_sentences_follow_the_numbers():
     assert "as predicted" in good and "would be equivariant to [2, 4]" in bad
     assert "the same." in good and "more." in bad
     assert "no larger than for two unrelated" in good and "larger than unrelated" in bad
-
-
-def test_weight_sharing(run_demo):
-    r = run_demo("weight_sharing", "--quick")
-    rows, cols = r["dense_shape"]
-    assert r["output_max_abs_diff"] < 1e-10                 # dense matrix = conv (float64)
-    assert r["grad_max_abs_diff"] < 1e-10 * max(1.0, r["grad_scale"])
-    assert r["grad_scale"] > 0
-    copies = r["copies_per_weight"]
-    F = rows // cols                                         # output channels
-    assert r["conv_params"] == copies.size + F == F * 9 + F
-    assert r["fc_params"] == rows * cols + rows
-    assert r["fc_params"] > 20 * r["conv_params"]
-    assert r["nonzero_entries"] == copies.sum() < rows * cols   # mostly structural zeros
-    assert copies.min() > 1                                  # every weight is reused
-    assert_figures(r)
-
-
-def test_weight_sharing_sentences_follow_the_numbers():
-    from conftest import load_demo
-    same = load_demo("weight_sharing").same
-    assert same(0.0, 5.0) == "identical"
-    assert same(1e-14, 5.0) == "equal up to float64 rounding"
-    assert same(1e-3, 5.0) == "DIFFERENT beyond rounding"
-

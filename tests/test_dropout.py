@@ -1,57 +1,12 @@
-"""Training and evaluation mode, Dropout, and the layer contract for layers of your own."""
+"""minicnn.layers.dropout: inverted dropout in training mode, the identity in evaluation mode,
+its gradient in both, and the train()/eval() switch it depends on. How fit and evaluate set the
+mode: test_train.py."""
 
 import numpy as np
 import pytest
+from conftest import Probe, small_model
 
 import minicnn as mc
-
-
-class Probe(mc.Layer):
-    """The identity, recording (batch size, training flag) at every forward."""
-
-    def __init__(self):
-        super().__init__()
-        self.seen = []
-
-    def output_shape(self, input_shape):
-        return tuple(input_shape)
-
-    def forward(self, x):
-        self.seen.append((len(x), self.training))
-        return self._remember(x)
-
-    def backward(self, dout):
-        return dout
-
-
-class Gain(mc.Layer):
-    """out = x * gain[c] for channel c: a parameter under a key of its own ("gain")."""
-
-    def __init__(self, channels):
-        super().__init__()
-        self.params["gain"] = np.ones(channels, dtype=np.float32)
-
-    def output_shape(self, input_shape):
-        return tuple(input_shape)
-
-    def forward(self, x):
-        self.cache = x
-        return x * self.params["gain"][:, None, None]               # (N, C, H, W)
-
-    def backward(self, dout):
-        self.grads["gain"] = np.sum(dout * self.cache, axis=(0, 2, 3))
-        return dout * self.params["gain"][:, None, None]
-
-
-@pytest.fixture(scope="module")
-def data():
-    X, y, _, _ = mc.load_digits(rng=0)
-    return X[:96], y[:96]
-
-
-def small_model(*middle, seed=0):
-    return mc.Sequential([mc.Conv2D(1, 4, 3, padding=1, rng=seed), mc.ReLU(), *middle,
-                          mc.MaxPool2D(2), mc.Flatten(), mc.Linear(64, 10, rng=seed + 1)])
 
 
 def test_layers_start_in_training_mode_and_train_eval_switch_every_layer():
@@ -63,42 +18,6 @@ def test_layers_start_in_training_mode_and_train_eval_switch_every_layer():
     layer = mc.Dropout(0.5)
     assert layer.eval() is layer and not layer.training
     assert layer.train().training
-
-
-@pytest.mark.parametrize("start", ["train", "eval"])
-def test_fit_trains_in_training_mode_validates_in_eval_and_restores(data, start):
-    X, y = data
-    probe = Probe()
-    model = getattr(small_model(probe), start)()
-    mc.fit(model, X, y, epochs=2, batch_size=32, validation_data=(X[:40], y[:40]),
-           progress=False)
-    train_calls = [t for n, t in probe.seen if n == 32]
-    val_calls = [t for n, t in probe.seen if n == 40]
-    assert len(train_calls) == 6 and all(train_calls)                   # 3 batches x 2 epochs
-    assert len(val_calls) == 2 and not any(val_calls)
-    assert all(layer.training == (start == "train") for layer in model)
-
-
-@pytest.mark.parametrize("call", ["evaluate", "accuracy", "logits", "predict"])
-def test_evaluation_helpers_use_eval_mode_and_restore_it(data, call):
-    X, y = data
-    probe = Probe()
-    model = small_model(probe)
-    if call in ("evaluate", "accuracy"):
-        getattr(mc, call)(model, X, y)
-    else:
-        getattr(model, call)(X)
-    assert probe.seen and not any(t for _, t in probe.seen)
-    assert all(layer.training for layer in model)                       # put back
-
-
-def test_a_model_without_dropout_trains_the_same_in_either_mode(data):
-    X, y = data
-    a, b = small_model(), small_model().eval()
-    mc.fit(a, X, y, epochs=1, progress=False)
-    mc.fit(b, X, y, epochs=1, progress=False)
-    for (name, p, _), (_, q, _) in zip(a.param_items(), b.param_items()):
-        np.testing.assert_array_equal(p, q, err_msg=name)
 
 
 def test_dropout_is_inverted_and_random_in_training_and_the_identity_in_eval():
@@ -152,34 +71,3 @@ def test_a_model_with_dropout_trains_and_evaluates_deterministically(data):
     assert history["val_acc"][-1] == mc.accuracy(model, X, y)
     model.train()
     assert not np.array_equal(model.forward(X[:8]), model.forward(X[:8]))   # it is on here
-
-
-@pytest.mark.parametrize("optimizer", [mc.SGD(0.1, momentum=0.9), mc.Adam(1e-2)])
-def test_a_parameter_under_any_key_is_trained_saved_and_loaded(data, optimizer, tmp_path):
-    X, y = data
-    model = small_model(Gain(4))
-    assert "2.gain" in model.state_dict()
-    mc.fit(model, X, y, epochs=1, optimizer=optimizer, progress=False)
-    assert not np.allclose(model.layers[2].params["gain"], 1)
-    x = np.random.default_rng(0).standard_normal((2, 4, 3, 3))
-    assert max(mc.check_layer(Gain(4).astype(np.float64), x, rng=0).values()) <= 1e-6
-    mc.save_weights(model, tmp_path / "w.npz")
-    fresh = mc.load_weights(small_model(Gain(4)), tmp_path / "w.npz")
-    np.testing.assert_array_equal(fresh.layers[2].params["gain"], model.layers[2].params["gain"])
-
-
-def test_a_layer_without_output_shape_says_what_to_implement():
-    class Twice(mc.Layer):
-        def forward(self, x):
-            return 2 * x
-
-        def backward(self, dout):
-            return 2 * dout
-
-    model = mc.Sequential([mc.Flatten(), Twice(), mc.Linear(64, 10)])
-    assert model.forward(np.zeros((2, 1, 8, 8), np.float32)).shape == (2, 10)  # forward works
-    assert repr(Twice()) == "Twice()"                    # not <...Twice object at 0x7f...>
-    for call in (lambda: model.summary((1, 1, 8, 8)),
-                 lambda: mc.evaluate(model, np.zeros((2, 1, 8, 8), np.float32), [0, 1])):
-        with pytest.raises(NotImplementedError, match=r"Twice must implement output_shape"):
-            call()

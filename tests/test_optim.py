@@ -1,46 +1,12 @@
-"""Training end to end, and the pieces it is made of: the loss, the optimisers, the model
-summary and the weights file.
-"""
+"""minicnn.optim: SGD and Adam against steps computed by hand, on a quadratic with a known
+minimum, their defaults and their argument checks."""
 
 import numpy as np
 import pytest
 
-from minicnn import (
-    SGD,
-    Adam,
-    Conv2D,
-    Flatten,
-    Linear,
-    MaxPool2D,
-    ReLU,
-    Sequential,
-    accuracy,
-    fit,
-    load_digits,
-    load_weights,
-    numerical_gradient,
-    rel_error,
-    save_weights,
-    softmax_cross_entropy,
-)
-
-
-def digits_cnn(seed=0):
-    """Two 3x3 conv blocks and a linear head for the 8x8 digits: 8x8 -> 4x4 -> 2x2 -> 10."""
-    return Sequential([Conv2D(1, 16, 3, padding=1, rng=seed), ReLU(), MaxPool2D(2),
-                       Conv2D(16, 32, 3, padding=1, rng=seed + 1), ReLU(), MaxPool2D(2),
-                       Flatten(), Linear(32 * 2 * 2, 10, rng=seed + 2)])
-
-
-def test_small_cnn_learns_the_digits():
-    """The full 8x8 frame, the standard split: >= 97% test accuracy in 12 epochs (float32)."""
-    X_tr, y_tr, X_te, y_te = load_digits()
-    assert X_tr.dtype == np.float32 and X_tr.shape[1:] == (1, 8, 8)
-    model = digits_cnn()
-    history = fit(model, X_tr, y_tr, epochs=12, batch_size=32, optimizer=Adam(0.003), rng=0,
-                  progress=False)
-    assert history["loss"][-1] < history["loss"][0] / 5
-    assert accuracy(model, X_te, y_te) >= 0.97
+import minicnn as mc
+from minicnn import SGD, Adam, Linear, Sequential
+from minicnn.optim import Optimizer
 
 
 # --------------------------------------------------------------------------------------------
@@ -120,61 +86,79 @@ def test_optimisers_find_the_minimum_of_a_quadratic(make_opt, weight_decay):
 
 
 # --------------------------------------------------------------------------------------------
-# The loss.
+# Defaults, weight decay, state and argument checks.
 # --------------------------------------------------------------------------------------------
-def test_softmax_cross_entropy_matches_the_direct_formula():
-    rng = np.random.default_rng(0)
-    logits, y = rng.standard_normal((6, 5)) * 3, rng.integers(0, 5, size=6)
-    loss, dlogits = softmax_cross_entropy(logits, y)
-    p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)      # direct softmax
-    assert loss == pytest.approx(-np.mean(np.log(p[np.arange(6), y])), rel=1e-12)
-    onehot = np.eye(5)[y]
-    np.testing.assert_allclose(dlogits, (p - onehot) / 6, rtol=1e-10, atol=1e-15)
-    numeric = numerical_gradient(lambda: softmax_cross_entropy(logits, y)[0], logits)
-    assert rel_error(dlogits, numeric) <= 1e-6
-    # Adding a constant to every logit changes nothing; huge logits stay finite.
-    loss_big, d_big = softmax_cross_entropy(logits + 1000.0, y)
-    assert loss_big == pytest.approx(loss, rel=1e-10)
-    np.testing.assert_allclose(d_big, dlogits, atol=1e-12)
+def test_default_hyperparameters():
+    sgd, adam = mc.SGD(), mc.Adam()
+    assert (sgd.lr, sgd.momentum, sgd.weight_decay) == (0.01, 0.0, 0.0)
+    assert (adam.lr, adam.betas, adam.eps, adam.weight_decay) == (1e-3, (0.9, 0.999), 1e-8, 0.0)
 
 
-# --------------------------------------------------------------------------------------------
-# The model summary and the weights file.
-# --------------------------------------------------------------------------------------------
-def test_summary_lists_shapes_and_parameter_counts():
-    model = Sequential([Conv2D(1, 4, 3, padding=1), ReLU(), MaxPool2D(2), Flatten(),
-                        Linear(64, 10)])
-    lines = model.summary((1, 1, 8, 8)).splitlines()
-    rows = {line.split()[0]: line for line in lines[2:-1]}      # "#" column -> table row
-    expected = {"0": ("Conv2D(1, 4, kernel_size=3, padding=1)", "(1, 4, 8, 8)", "40"),
-                "1": ("ReLU()", "(1, 4, 8, 8)", "0"),
-                "2": ("MaxPool2D(2)", "(1, 4, 4, 4)", "0"),
-                "3": ("Flatten()", "(1, 64)", "0"),
-                "4": ("Linear(in_features=64, out_features=10)", "(1, 10)", "650")}
-    assert set(rows) == set(expected)
-    for i, (layer, shape, count) in expected.items():
-        assert layer in rows[i] and shape in rows[i]
-        assert rows[i].split()[-1] == count        # 4*1*3*3 + 4 = 40; 64*10 + 10 = 650
-    assert lines[-1] == "total parameters: 690"
-    assert model.num_params() == 690
+class One(mc.Layer):
+    """A layer holding one parameter vector, with a gradient we choose."""
+
+    def __init__(self, p, g):
+        super().__init__()
+        self.params["W"] = np.array(p, dtype=np.float64)
+        self.grads["W"] = np.array(g, dtype=np.float64)
 
 
-def test_save_and_load_weights_round_trip(tmp_path):
-    X = load_digits()[2][:20]
-    trained, fresh = digits_cnn(seed=0), digits_cnn(seed=10)
-    for _, p, _ in trained.param_items():
-        p += 0.01                                  # biases are not all zero any more
-    path = tmp_path / "weights.npz"
-    save_weights(trained, path)
-    assert not np.array_equal(fresh.logits(X), trained.logits(X))
-    load_weights(fresh, path)
-    for (name, a, _), (_, b, _) in zip(trained.param_items(), fresh.param_items()):
-        assert a.dtype == b.dtype and np.array_equal(a, b), name
-    np.testing.assert_array_equal(fresh.logits(X), trained.logits(X))
-    # A file for another architecture is refused and changes nothing.
-    other = Sequential([Flatten(), Linear(64, 10, rng=0)])
-    before = other.state_dict()
-    with pytest.raises(ValueError):
-        load_weights(other, path)
-    for name, p in other.state_dict().items():
-        np.testing.assert_array_equal(p, before[name])
+def test_adam_with_weight_decay_matches_two_hand_computed_steps():
+    p, g = np.array([1.0, -2.0]), np.array([0.5, 0.25])
+    lr, (b1, b2), eps, wd = 0.1, (0.8, 0.9), 1e-3, 0.5
+    model = mc.Sequential([One(p, g)])
+    opt = mc.Adam(lr, betas=(b1, b2), eps=eps, weight_decay=wd)
+    m = v = np.zeros(2)
+    for t in (1, 2):
+        gt = g + wd * p                                        # L2 term added to the gradient
+        m, v = b1 * m + (1 - b1) * gt, b2 * v + (1 - b2) * gt**2
+        p = p - lr * (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + eps)
+        opt.step(model)
+        np.testing.assert_allclose(model[0].params["W"], p, rtol=1e-12)
+    assert int(opt.state["t"]) == 2 and opt.state["0.W.m"].shape == (2,)
+
+
+def test_sgd_without_momentum_keeps_no_state_and_weight_decay_pulls_towards_zero():
+    model = mc.Sequential([One([2.0, -4.0], [0.0, 0.0])])
+    opt = mc.SGD(0.1, weight_decay=0.5)
+    opt.step(model)
+    np.testing.assert_allclose(model[0].params["W"], [1.9, -3.8])
+    assert opt.state == {}
+
+
+def test_a_step_needs_a_gradient():
+    layer = One([1.0], [0.0])
+    del layer.grads["W"]
+    with pytest.raises(RuntimeError, match="parameter 0.W has no gradient"):
+        mc.Adam().step(mc.Sequential([layer]))
+
+
+@pytest.mark.parametrize("make, exc, pattern", [
+    (lambda: mc.Adam(betas=0.9), TypeError, "betas must be a pair"),
+    (lambda: mc.Adam(betas=(0.9, 0.99, 0.9)), TypeError, "betas must be a pair"),
+    (lambda: mc.Adam(betas=(1.0, 0.99)), ValueError, r"betas\[0\] must be in \[0, 1\)"),
+    (lambda: mc.Adam(betas=(0.9, -0.1)), ValueError, r"betas\[1\]"),
+    (lambda: mc.Adam(eps=0.0), ValueError, r"eps must be in \(0, inf\)"),
+    (lambda: mc.Adam(weight_decay=-0.5), ValueError, r"weight_decay must be in \[0, inf\)"),
+    (lambda: mc.Adam(weight_decay=np.inf), ValueError, "weight_decay"),
+    (lambda: mc.Adam(eps=np.inf), ValueError, "eps"),
+    (lambda: mc.SGD(weight_decay=-0.5), ValueError, "weight_decay"),
+    (lambda: mc.Adam(lr=0.0), ValueError, r"lr must be in \(0, inf\)"),
+    (lambda: mc.Adam(lr=np.inf), ValueError, "lr"),
+    (lambda: mc.SGD(momentum=1.0), ValueError, r"momentum must be in \[0, 1\)"),
+    (lambda: mc.SGD(weight_decay=np.inf), ValueError, "weight_decay"),
+    (lambda: mc.SGD(momentum=-0.5), ValueError, "momentum"),
+])
+def test_optimiser_arguments_are_checked(make, exc, pattern):
+    with pytest.raises(exc, match=pattern):
+        make()
+
+
+def test_optimiser_edge_values_are_accepted():
+    assert mc.Adam(betas=[0.0, 0.0], weight_decay=0.0).betas == (0.0, 0.0)
+    assert mc.SGD(momentum=0.0).momentum == 0.0
+
+
+def test_an_optimiser_without_an_update_rule_says_so():
+    with pytest.raises(NotImplementedError):
+        Optimizer(0.1).step(mc.Sequential([One([1.0], [1.0])]))

@@ -1,5 +1,6 @@
-"""Receptive fields: the theoretical field by hand, the effective field's support and symmetry,
-top patches against a brute-force loop, and a quick run of demos/receptive_fields.py."""
+"""minicnn.measure.receptive_field: the theoretical field by hand, the effective field's support
+and symmetry, and top patches against a brute-force loop (the demo:
+test_demo_receptive_fields.py)."""
 
 import numpy as np
 import pytest
@@ -112,14 +113,3 @@ def test_top_patches_equal_a_brute_force_argmax():
                     if 0 <= r < 10 and 0 <= q < 10:
                         patch[a, b] = X[n, 0, r, q]
             np.testing.assert_array_equal(top["patch"][c, t, 0], patch)
-
-
-def test_demo_quick(run_demo):
-    result = run_demo("receptive_fields", "--quick")
-    table = result["table"]
-    assert [r["theoretical"] for r in table] == [3, 8, 18]
-    for r in table:
-        for label in ("random", "trained"):
-            assert 0 < r[label] and r[label + "_ratio"] == pytest.approx(r[label] / r["theoretical"])
-    assert all(p.exists() for p in result["figures"])
-    assert result["seconds"] < 30               # about 5 s of CPU; the 2 cores are shared

@@ -33,25 +33,32 @@ sys.dont_write_bytecode = True    # a mutant written within the same second must
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 EQUIVALENT = ROOT / "tools" / "equivalent_mutants.txt"
-_LAYERS = ["test_engine_layers.py", "test_naive_vs_fast.py", "test_errors.py",
-           "test_equivariance.py", "test_references.py", "test_gradients.py"]
-_TRAIN = ["test_engine_training.py", "test_engine_checkpoint.py", "test_training.py",
-          "test_reliability.py", "test_errors.py"]
+# Each module's own test file first, then the files that pin it too.
+_LAYERS = ["test_conv.py", "test_pool.py", "test_linear.py", "test_padding.py", "test_base.py",
+           "test_model.py", "test_naive_vs_fast.py", "test_errors.py", "test_shift_claims.py",
+           "test_references.py", "test_gradients.py"]
+_TRAIN = ["test_train.py", "test_losses.py", "test_optim.py", "test_resilience.py",
+          "test_checkpoint.py", "test_files.py", "test_reliability.py", "test_errors.py"]
+
+
+def _own_first(own, files):
+    return list(dict.fromkeys([own, *files]))          # each file once, the module's own first
+
+
 # module (short name) -> (file, the test files that pin it, fastest and most targeted first)
 TESTS = {
-    "conv": ("minicnn/layers/conv.py", _LAYERS + ["test_winograd.py"]),
-    "pool": ("minicnn/layers/pool.py", _LAYERS),
-    "linear": ("minicnn/layers/linear.py", _LAYERS),
-    "padding": ("minicnn/layers/padding.py", _LAYERS),
-    "losses": ("minicnn/losses.py", ["test_engine_layers.py"] + _TRAIN + ["test_gradients.py"]),
-    "optim": ("minicnn/optim.py", _TRAIN),
+    "conv": ("minicnn/layers/conv.py", _own_first("test_conv.py", _LAYERS) + ["test_winograd.py"]),
+    "pool": ("minicnn/layers/pool.py", _own_first("test_pool.py", _LAYERS)),
+    "linear": ("minicnn/layers/linear.py", _own_first("test_linear.py", _LAYERS)),
+    "padding": ("minicnn/layers/padding.py", _own_first("test_padding.py", _LAYERS)),
+    "losses": ("minicnn/losses.py", _own_first("test_losses.py", _LAYERS + _TRAIN)),
+    "optim": ("minicnn/optim.py", _own_first("test_optim.py", _TRAIN)),
     "train": ("minicnn/train.py", _TRAIN),
-    "resilience": ("minicnn/resilience.py", _TRAIN),
-    "checkpoint": ("minicnn/checkpoint.py", _TRAIN),
-    "files": ("minicnn/files.py", _TRAIN),
-    "model": ("minicnn/model.py", ["test_engine_layers.py"] + _TRAIN + ["test_gradients.py"]),
-    "augment": ("minicnn/data/augment.py", ["test_engine_augment.py", "test_augment.py",
-                                            "test_errors.py"]),
+    "resilience": ("minicnn/resilience.py", _own_first("test_resilience.py", _TRAIN)),
+    "checkpoint": ("minicnn/checkpoint.py", _own_first("test_checkpoint.py", _TRAIN)),
+    "files": ("minicnn/files.py", _own_first("test_files.py", _TRAIN)),
+    "model": ("minicnn/model.py", _own_first("test_model.py", _LAYERS + _TRAIN)),
+    "augment": ("minicnn/data/augment.py", ["test_augment.py", "test_errors.py"]),
 }
 
 CMP = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.Eq: ast.NotEq,
