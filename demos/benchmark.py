@@ -59,7 +59,7 @@ from minicnn.layers.conv import (
     conv2d_naive_backward,
 )
 from minicnn.layers.pool import maxpool2d_fast, maxpool2d_fast_backward
-from minicnn.layers.winograd import conv2d_winograd, conv2d_winograd_backward
+from minicnn.fast.winograd import conv2d_winograd, conv2d_winograd_backward
 
 try:
     import threadpoolctl

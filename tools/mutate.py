@@ -33,16 +33,20 @@ sys.dont_write_bytecode = True    # a mutant written within the same second must
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 EQUIVALENT = ROOT / "tools" / "equivalent_mutants.txt"
-_LAYERS = ["test_engine_layers.py", "test_naive_vs_fast.py", "test_errors.py",
-           "test_equivariance.py", "test_references.py", "test_gradients.py"]
+_LAYERS = ["test_engine_layers.py", "test_naive_vs_fast.py", "test_fast.py", "test_avgpool.py",
+           "test_errors.py", "test_equivariance.py", "test_references.py", "test_gradients.py"]
 _TRAIN = ["test_engine_training.py", "test_engine_checkpoint.py", "test_training.py",
           "test_reliability.py", "test_errors.py"]
 # module (short name) -> (file, the test files that pin it, fastest and most targeted first)
 TESTS = {
-    "conv": ("minicnn/layers/conv.py", _LAYERS + ["test_winograd.py"]),
+    "conv": ("minicnn/layers/conv.py", _LAYERS),
     "pool": ("minicnn/layers/pool.py", _LAYERS),
     "linear": ("minicnn/layers/linear.py", _LAYERS),
     "padding": ("minicnn/layers/padding.py", _LAYERS),
+    "fast_conv": ("minicnn/fast/conv.py", _LAYERS + ["test_reliability.py"]),
+    "fast_pool": ("minicnn/fast/pool.py", _LAYERS),
+    "blocks": ("minicnn/fast/blocks.py", ["test_naive_vs_fast.py"]),
+    "winograd": ("minicnn/fast/winograd.py", ["test_winograd.py", "test_naive_vs_fast.py"]),
     "losses": ("minicnn/losses.py", ["test_engine_layers.py"] + _TRAIN + ["test_gradients.py"]),
     "optim": ("minicnn/optim.py", _TRAIN),
     "train": ("minicnn/train.py", _TRAIN),
@@ -148,7 +152,8 @@ def mutants(source):
             old, new = ast.unparse(node), ast.unparse(make(node))
             if old != new:
                 old, new = old.splitlines()[0][:70], new.splitlines()[0][:70]
-                found.append((number, k, node.lineno, f"c{node.col_offset} {kind}: `{old}` -> `{new}`"))
+                change = f"c{node.col_offset} {kind}: `{old}` -> `{new}`"
+                found.append((number, k, node.lineno, change))
     return found
 
 
