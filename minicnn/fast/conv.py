@@ -120,10 +120,10 @@ def col2im_batch_inner(wT, dT, xp_shape, kernel, stride, out_hw):
     return dxp
 
 
-def col2im_stride1_wide(wT, dout, xp_shape, kernel):
-    """Stride 1 only: dxp (C, N, Hp, Wp) from dcols = wT @ dout, with long slice-adds.
+def col2im_stride1_wide(wT, dT, xp_shape, kernel, out_hw):
+    """Stride 1 only: dxp (C, N, Hp, Wp) from dcols = wT @ dT, with long slice-adds.
 
-    dout is first widened with zero columns to the padded width Wp, so that the columns of a
+    dT (F, N*Ho*Wo), dout with the batch inside, is first widened with zero columns to the padded width Wp, so that the columns of a
     kernel offset (p, q) land on one contiguous run of the flattened padded image, starting at
     p*Wp + q: each of the KH*KW slice-adds is then one long run per image and channel instead
     of Ho short rows. The zero columns add zeros to whatever they land on (the next row's first
@@ -131,11 +131,11 @@ def col2im_stride1_wide(wT, dout, xp_shape, kernel):
     time, as in `col2im_batch_inner`.
     """
     N, C, Hp, Wp = xp_shape
-    F, (KH, KW), (Ho, Wo) = dout.shape[1], kernel, dout.shape[2:]
-    wide = np.zeros((F, N, Ho, Wp), dtype=dout.dtype)
-    wide[..., :Wo] = dout.transpose(1, 0, 2, 3)                   # (F, N, Ho, Wp)
+    F, (KH, KW), (Ho, Wo) = dT.shape[0], kernel, out_hw
+    wide = np.zeros((F, N, Ho, Wp), dtype=dT.dtype)
+    wide[..., :Wo] = dT.reshape(F, N, Ho, Wo)                     # (F, N, Ho, Wp)
     run = Ho * Wp
-    dxp = np.zeros((C, N, Hp * Wp + KW - 1), dtype=np.result_type(wT, dout))   # spare tail
+    dxp = np.zeros((C, N, Hp * Wp + KW - 1), dtype=np.result_type(wT, dT))   # spare tail
     step = max(1, BLOCK_BYTES // (wT.shape[0] * run * dxp.itemsize))
     for i in range(0, N, step):
         n = min(N, i + step) - i
@@ -188,7 +188,7 @@ def _batch_inner_backward(dout, cols, xp_shape, w, stride, pads, mode):
     dw = (cols @ dT.T).T                                         # (CKK, N*P) @ (N*P, F), .T
     wT = np.ascontiguousarray(w.reshape(F, -1).T)                # (CKK, F)
     if tuple(stride) == (1, 1):
-        dxp = col2im_stride1_wide(wT, dout, xp_shape, w.shape[2:])
+        dxp = col2im_stride1_wide(wT, dT, xp_shape, w.shape[2:], (Ho, Wo))
     else:
         dxp = col2im_batch_inner(wT, dT, xp_shape, w.shape[2:], stride, (Ho, Wo))
     dx = pad2d_backward(dxp.transpose(1, 0, 2, 3), pads, mode)   # (N, C, H, W), maybe a view
