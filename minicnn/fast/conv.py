@@ -1,11 +1,15 @@
-"""Convolution by im2col, tuned: one strided copy for the columns, blocked col2im, chunking.
+"""Convolution by im2col, tuned: the layout that suits the layer, cache-sized blocks, chunks.
 
 Same contract and same maths as `minicnn.layers.conv.conv2d_vectorised` (read that first):
     out, cache = conv2d_fast(x, w, b, stride, pads, mode)
     dx, dw, db = conv2d_fast_backward(dout, cache)
-What differs is only how the copies are made: the columns come from one copy of a strided view;
-col2im adds back a block of images at a time; a batch whose columns would pass MAX_COLS_BYTES
-is done in chunks, and backward then recomputes the columns instead of keeping them.
+What differs is how the copies and products are arranged. A thin layer (few input channels)
+keeps one matrix product per image. A channel-rich one puts the batch inside the columns, so
+that each product spans many images and dw is a single product; its products and copies run a
+block of images at a time, while the block is in cache; and for stride 1 its input gradient adds
+the columns back in long contiguous runs. A batch whose columns would pass MAX_COLS_BYTES goes
+in chunks, and backward then recomputes the columns instead of keeping them. The sums run in
+another order than in the loops, so float32 results differ from them in the last bits.
 """
 
 import numpy as np
