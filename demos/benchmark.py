@@ -47,8 +47,8 @@ parser.add_argument("--json", default=None,
 args = parser.parse_args()
 if args.threads is not None:          # must happen before numpy loads its BLAS
     # With threadpoolctl the BLAS starts with at least 2 threads and is limited to N at once:
-    # raising OpenBLAS above its start-up count later (for the 2-thread training step) ran 80x
-    # slower than starting there. Without threadpoolctl, N exactly.
+    # OpenBLAS cannot efficiently go above the thread count it started with, and the training
+    # step is also timed on 2 threads. Without threadpoolctl, N exactly.
     start = max(args.threads, 2) if importlib.util.find_spec("threadpoolctl") else args.threads
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(start)
