@@ -159,6 +159,7 @@ class Layer:
         self.grads = {}
         self.cache = None
         self.training = True
+        self.out_shape = None           # noted by check_input, compared by check_dout
 
     def __call__(self, x):
         return self.forward(x)
@@ -217,7 +218,7 @@ class Layer:
         if not isinstance(dout, np.ndarray):
             raise TypeError(f"{self!r}.backward expected dout to be a numpy array, "
                             f"got {type(dout).__name__}")
-        expected = getattr(self, "out_shape", None)
+        expected = getattr(self, "out_shape", None)      # None: check_input never ran
         if expected is not None and dout.shape != tuple(expected):
             raise ShapeError(f"{self!r}.backward expected dout of shape {tuple(expected)} "
                              f"(the shape forward returned), got {dout.shape}")
