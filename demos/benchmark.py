@@ -12,10 +12,12 @@ single-channel ones. NumPy and torch rounds are interleaved and every ratio is t
 per-round ratios, because the machine is shared and noisy. GFLOP/s are compared with a float32
 matrix product of the same size measured in the same run: the machine's practical limit.
 
-Run:  python demos/benchmark.py [--quick] [--threads N] [--repeats R] [--seed S] [--json FILE]
+Run:  python demos/benchmark.py [--quick] [--threads N] [--repeats R] [--seed S] [--clock cpu]
+                                [--json FILE]
 No figures, so no --out: --json FILE keeps the numbers.
 --threads N sets OPENBLAS_NUM_THREADS/OMP_NUM_THREADS before numpy is imported and gives torch
-the same number. OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, if set, are reported, never changed.
+the same number. OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, if set, are reported, never changed; the
+BLAS kernel that runs (threadpoolctl's `architecture`, e.g. SkylakeX or Haswell) is printed first.
 """
 
 import argparse
@@ -37,13 +39,16 @@ parser.add_argument("--threads", type=int, default=None,
                     help="threads for numpy's BLAS and torch (default: numpy's current count)")
 parser.add_argument("--repeats", type=int, default=None, help="timed rounds (default 9; quick 3)")
 parser.add_argument("--seed", type=int, default=0, help="seed of the random inputs (default 0)")
+parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                    help="wall: elapsed time (default); cpu: this process's CPU time, which other "
+                         "programs on a shared machine disturb less (meaningful with --threads 1)")
 parser.add_argument("--json", default=None,
                     help="also write every number to this JSON file (default: none)")
 args = parser.parse_args()
 if args.threads is not None:          # must happen before numpy loads its BLAS
     # With threadpoolctl the BLAS starts with at least 2 threads and is limited to N at once:
-    # raising OpenBLAS above its start-up count later (for the 2-thread training step) ran 80x
-    # slower than starting there. Without threadpoolctl, N exactly.
+    # OpenBLAS cannot efficiently go above the thread count it started with, and the training
+    # step is also timed on 2 threads. Without threadpoolctl, N exactly.
     start = max(args.threads, 2) if importlib.util.find_spec("threadpoolctl") else args.threads
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(start)
@@ -52,6 +57,7 @@ import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))   # run from anywhere
 from minicnn import SGD, Conv2D, Flatten, Linear, MaxPool2D, ReLU, Sequential, softmax_cross_entropy
+from minicnn.fast.winograd import conv2d_winograd, conv2d_winograd_backward
 from minicnn.layers.conv import (
     conv2d_fast,
     conv2d_fast_backward,
@@ -59,7 +65,6 @@ from minicnn.layers.conv import (
     conv2d_naive_backward,
 )
 from minicnn.layers.pool import maxpool2d_fast, maxpool2d_fast_backward
-from minicnn.layers.winograd import conv2d_winograd, conv2d_winograd_backward
 
 try:
     import threadpoolctl
@@ -72,6 +77,7 @@ except ImportError:
     torch = None
 
 REPEATS = args.repeats or (3 if args.quick else 9)
+clock = time.process_time if args.clock == "cpu" else time.perf_counter
 NAIVE_BATCH = 1 if args.quick else 2
 MIN_ROUND_SECONDS = 0.02          # a round repeats a call until it lasts at least this long
 # (N, C, H, W, F, K, stride, pad): the fixed shapes, in groups reported apart. The channel-rich
@@ -97,7 +103,8 @@ if threadpoolctl:
 if torch is not None:
     torch.set_num_threads(threads)
 rng = np.random.default_rng(args.seed)
-results = {"threads": threads, "repeats": REPEATS, "naive_batch": NAIVE_BATCH, "seed": args.seed,
+results = {"threads": threads, "repeats": REPEATS, "clock": args.clock,
+           "naive_batch": NAIVE_BATCH, "seed": args.seed,
            "numpy": np.__version__, "torch": torch.__version__ if torch else None,
            "cpu": platform.processor() or platform.machine(),
            "openblas_env": {k: v for k, v in os.environ.items() if k.startswith("OPENBLAS")},
@@ -107,16 +114,16 @@ results = {"threads": threads, "repeats": REPEATS, "naive_batch": NAIVE_BATCH, "
 
 def calls_per_round(fn):
     """Warm up once, then pick how many calls make one round last MIN_ROUND_SECONDS."""
-    start = time.perf_counter()
+    start = clock()
     fn()
-    return max(1, int(MIN_ROUND_SECONDS / max(time.perf_counter() - start, 1e-6)))
+    return max(1, int(MIN_ROUND_SECONDS / max(clock() - start, 1e-6)))
 
 
 def time_round(fn, calls):
-    start = time.perf_counter()
+    start = clock()
     for _ in range(calls):
         fn()
-    return (time.perf_counter() - start) / calls
+    return (clock() - start) / calls
 
 
 def interleaved(fns):
@@ -201,11 +208,11 @@ def bench_conv(N, C, H, W, F, K, s, p):
     xs, ds = x[:NAIVE_BATCH], dout[:NAIVE_BATCH]
     naive_rounds = []
     for _ in range(1 if args.quick else 3):
-        t0 = time.perf_counter()
+        t0 = clock()
         _, cache = conv2d_naive(xs, w, b, stride, pads)
-        t1 = time.perf_counter()
+        t1 = clock()
         conv2d_naive_backward(ds, cache)
-        t2 = time.perf_counter()
+        t2 = clock()
         naive_rounds.append((t1 - t0, t2 - t0))
     scale = N / NAIVE_BATCH
     naive_fwd = statistics.median(r[0] for r in naive_rounds) * scale
@@ -317,7 +324,12 @@ results["train"] = [bench_train(n) for n in TRAIN_THREADS]
 # ---- report -------------------------------------------------------------------------------
 blas_text = ", ".join(f"{p['internal_api']} {p['architecture']} x{p['num_threads']}"
                       for p in results["blas"]) or "threadpoolctl not installed"
-print(f"threads={threads} (numpy BLAS and torch)  BLAS: {blas_text}  repeats={REPEATS}")
+kernels = sorted({p["architecture"] for p in results["blas"] if p["architecture"]})
+results["blas_kernel"] = ", ".join(kernels) or None
+print(f"BLAS kernel in use (threadpoolctl 'architecture'): {results['blas_kernel'] or 'unknown'}"
+      "  (it decides float32 rounding and speed; OPENBLAS_CORETYPE forces one)")
+print(f"threads={threads} (numpy BLAS and torch)  BLAS: {blas_text}  repeats={REPEATS}  "
+      f"clock={args.clock}")
 print(f"OPENBLAS_* set: {results['openblas_env'] or 'none'}  numpy {np.__version__}  "
       f"torch {results['torch'] or 'not importable: torch columns skipped'}")
 print(f"naive timed on {NAIVE_BATCH} image(s) and scaled to the full batch; all float32\n")

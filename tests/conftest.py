@@ -95,7 +95,8 @@ class Probe(mc.Layer):
 
     def forward(self, x):
         self.seen.append((len(x), self.training))
-        return self._remember(x)
+        self.cache = x
+        return self.cache
 
     def backward(self, dout):
         return dout

@@ -8,7 +8,6 @@ from conftest import rand, small_model
 
 import minicnn as mc
 
-
 LAYERS = {
     "Conv2D": (lambda: mc.Conv2D(2, 3, 3, padding=1, rng=0), (2, 2, 4, 4)),
     "Conv2D-naive": (lambda: mc.Conv2D(2, 3, 3, impl="naive", rng=0), (2, 2, 4, 4)),

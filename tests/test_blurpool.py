@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from minicnn import AvgPool2D, MaxPool2D, ShapeError
 from minicnn.extensions.blurpool import (
+    BLURPOOL_IMPLS,
     BlurPool2D,
     MaxBlurPool2D,
     binomial_filter,
@@ -102,7 +103,7 @@ def test_blur_reduces_odd_shift_aliasing_against_max_pool():
 
 
 def test_errors_name_the_layer():
-    with pytest.raises(ShapeError, match=r"BlurPool2D\(3.*expected channels=3"):
+    with pytest.raises(ShapeError, match=r"BlurPool2D\(channels=3.*expected channels=3"):
         BlurPool2D(3).forward(np.zeros((1, 2, 8, 8)))
     with pytest.raises(ShapeError, match="reflect padding"):
         BlurPool2D(None, 5).forward(np.zeros((1, 1, 2, 8)))
@@ -110,3 +111,29 @@ def test_errors_name_the_layer():
         BlurPool2D(padding_mode="edge")
     with pytest.raises(ShapeError, match="4-d input"):
         MaxBlurPool2D().forward(np.zeros((1, 8, 8)))
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(cfg=configs)
+def test_blurpool_functions_share_one_contract(cfg):
+    """out, cache = blurpool2d_*(x, filt, stride, pads, mode); dx = blurpool2d_*_backward(dout,
+    cache): the loop and the vectorised version agree on out and dx."""
+    x = np.random.default_rng(cfg["seed"]).standard_normal((cfg["n"], cfg["c"], cfg["h"],
+                                                            cfg["w"]))
+    layer = BlurPool2D(cfg["c"], cfg["k"], cfg["s"], cfg["mode"])   # for its filter and pads
+    args = (layer.filter, layer.stride, layer.pads, layer.padding_mode)
+    results = {}
+    for impl, (forward, backward) in BLURPOOL_IMPLS.items():
+        out, cache = forward(x, *args)
+        dout = np.random.default_rng(1).standard_normal(out.shape)
+        results[impl] = (out, backward(dout, cache))
+    for fast, naive in zip(results["fast"], results["naive"]):
+        np.testing.assert_allclose(fast, naive, rtol=1e-12, atol=1e-12)
+
+
+def test_repr_names_the_channels_argument():
+    """MaxBlurPool2D(5) is channels=5 (the blur stays 3x3): the repr says which number is which."""
+    assert repr(MaxBlurPool2D(5)) == "MaxBlurPool2D(channels=5, kernel_size=3, stride=2)"
+    assert repr(MaxBlurPool2D(kernel_size=5)) == ("MaxBlurPool2D(channels=None, kernel_size=5, "
+                                                   "stride=2)")
+    assert repr(BlurPool2D(4, 5)) == "BlurPool2D(channels=4, kernel_size=5, stride=2)"

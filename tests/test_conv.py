@@ -11,6 +11,7 @@ import pytest
 from conftest import rand
 
 import minicnn as mc
+from minicnn.fast import conv as fast_conv
 from minicnn.layers import conv as conv_module
 
 
@@ -90,9 +91,9 @@ def test_chunk_size_keeps_the_columns_under_the_limit():
                          ((1, 1), (2, 0, 0, 1)), ((1, 1), (0, 3, 1, 0))):   # stride 1: each pad counts
         Ho, Wo = mc.conv2d_naive(x[:1], w, np.zeros(4), stride, pads)[0].shape[2:]
         per_image = 2 * 3 * 2 * Ho * Wo * 4                     # C*KH*KW*Ho*Wo float32 values
-        assert conv_module._chunk_size(x, w, stride, pads) == conv_module.MAX_COLS_BYTES // per_image
+        assert fast_conv._chunk_size(x, w, stride, pads) == fast_conv.MAX_COLS_BYTES // per_image
     huge = np.zeros((1, 1, 5000, 5000), np.float32)
-    assert conv_module._chunk_size(huge, np.zeros((1, 1, 3, 3)), (1, 1), (1, 1, 1, 1)) == 1
+    assert fast_conv._chunk_size(huge, np.zeros((1, 1, 3, 3)), (1, 1), (1, 1, 1, 1)) == 1
 
 
 @pytest.mark.parametrize("mode", ["zeros", "circular"])
@@ -103,7 +104,7 @@ def test_conv2d_in_chunks_of_two_images_matches_one_pass_forward_and_backward(mo
     out, cache = mc.conv2d_fast(x, w, b, *args)
     grads = mc.conv2d_fast_backward(rand(*out.shape, seed=3), cache)
     per_image = 2 * 9 * out.shape[2] * out.shape[3] * 8
-    monkeypatch.setattr(conv_module, "MAX_COLS_BYTES", 2 * per_image + 1)   # 2 images a pass
+    monkeypatch.setattr(fast_conv, "MAX_COLS_BYTES", 2 * per_image + 1)   # 2 images a pass
     out2, cache2 = mc.conv2d_fast(x, w, b, *args)
     assert cache2["chunk"] == 2 and "cols" not in cache2
     np.testing.assert_allclose(out2, out, rtol=1e-12)
@@ -115,10 +116,10 @@ def test_conv2d_takes_one_pass_exactly_when_the_whole_batch_fits_the_budget(monk
     x, w, b = rand(5, 2, 6, 2), rand(3, 2, 3, 3, seed=1), rand(3, seed=2)   # 5 images, width 2
     args = ((1, 1), (1, 1, 1, 1), "zeros")
     per_image = 2 * 9 * 6 * 2 * 8                                  # C*KH*KW * Ho*Wo * 8 bytes
-    monkeypatch.setattr(conv_module, "MAX_COLS_BYTES", 5 * per_image)      # all 5 just fit
+    monkeypatch.setattr(fast_conv, "MAX_COLS_BYTES", 5 * per_image)      # all 5 just fit
     _, cache = mc.conv2d_fast(x, w, b, *args)
     assert "cols" in cache and "chunk" not in cache                # one pass, columns kept
-    monkeypatch.setattr(conv_module, "MAX_COLS_BYTES", 2 * per_image)      # 2 at a time
+    monkeypatch.setattr(fast_conv, "MAX_COLS_BYTES", 2 * per_image)      # 2 at a time
     _, cache = mc.conv2d_fast(x, w, b, *args)
     assert cache["chunk"] == 2 and "cols" not in cache
 

@@ -219,6 +219,36 @@ CASES = [
      r"save_weights\(model, path\): model must be a Sequential.*got ndarray"),
     ("a path that is not a string", "save_weights(model, 3)", TypeError,
      r"save_weights\(model, path\): path must be a str or os.PathLike, got int"),
+    # --- layers, round 3: dtypes that cannot train, the (N, C, H, W) layout, inner layers
+    ("integer weights for Conv2D (the weights could never move)",
+     "Conv2D(1, 4, 3, dtype=np.int32)", TypeError,
+     r"Conv2D: dtype must be np.float32 or np.float64, got dtype\('int32'\).*dtype=np.float32"),
+    ("integer weights for Linear", "Linear(64, 10, dtype=np.int32)", TypeError,
+     r"Linear: dtype must be np.float32 or np.float64, got dtype\('int32'\)"),
+    ("integer weights for a p4 convolution", "P4LiftConv2D(1, 4, 3, dtype=np.int64)", TypeError,
+     r"P4LiftConv2D: dtype must be np.float32 or np.float64, got dtype\('int64'\)"),
+    ("float16 weights (gradient steps rounded away)", "Conv2D(1, 4, 3, dtype=np.float16)",
+     TypeError, r"Conv2D: dtype must be np.float32 or np.float64, got dtype\('float16'\)"),
+    ("a model cast to integers", "model.astype(np.int32)", TypeError,
+     r"Conv2D\(1, 4, kernel_size=3, padding=1\).astype: dtype must be np.float32 or np.float64"),
+    ("an (N, H, W, C) batch into Conv2D",
+     "Conv2D(1, 8, 3).forward(np.zeros((16, 8, 8, 1), np.float32))", ShapeError,
+     (r"got input with 8 channels, expected in_channels=1: x.shape=\(16, 8, 8, 1\); minicnn's "
+      r"layout is \(N, C, H, W\).*\(N, H, W, C\): pass np.transpose\(x, \(0, 3, 1, 2\)\)")),
+    ("an (N, H, W, C) batch into BlurPool2D",
+     "BlurPool2D(3).forward(np.zeros((2, 8, 8, 3), np.float32))", ShapeError,
+     r"BlurPool2D\(channels=3.*got input with 8 channels.*np.transpose\(x, \(0, 3, 1, 2\)\)"),
+    ("Linear given the wrong number of features (the batch shown is the one given)",
+     "Linear(64, 10).forward(np.zeros((16, 36), np.float32))", ShapeError,
+     (r"Linear\(in_features=64, out_features=10\) expected input of shape \(N, 64\), got "
+      r"\(16, 36\)")),
+    ("MaxBlurPool2D on a 3-d input",
+     "MaxBlurPool2D(4).forward(np.zeros((4, 8, 8), np.float32))", ShapeError,
+     (r"^MaxBlurPool2D\(channels=4, kernel_size=3, stride=2\) expected a 4-d input "
+      r"\(N, C, H, W\), got shape \(4, 8, 8\)$")),
+    ("MaxBlurPool2D with the wrong channels",
+     "MaxBlurPool2D(4).forward(np.zeros((2, 3, 8, 8), np.float32))", ShapeError,
+     r"^MaxBlurPool2D\(channels=4, kernel_size=3, stride=2\) got input with 3 channels"),
 ]
 
 
@@ -346,7 +376,7 @@ class Scale(mc.Layer):
         return self.params["k"] * x
 
     def backward(self, dout):
-        dout = self._check_dout(dout)
+        dout = self.check_dout(dout)
         self.grads["k"] = np.sum(dout * self.cache)
         return dout * self.params["k"]
 
@@ -355,7 +385,7 @@ class Scale(mc.Layer):
 
 
 def test_a_hand_written_layer_gets_the_same_checks():
-    """_check_dout works without the built-in layers' private helpers (it used to crash)."""
+    """check_dout works in a layer that sets self.cache itself and never calls check_input."""
     layer = Scale(2.0)
     with pytest.raises(RuntimeError, match="backward\\(\\) called before forward"):
         layer.backward(np.ones((2, 3)))

@@ -14,10 +14,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import conv_configs, make_conv, pool_configs
 
-import minicnn.layers.base
-import minicnn.layers.conv
+import minicnn.fast.blocks
+import minicnn.fast.conv
 from minicnn import Conv2D, MaxPool2D, rel_error
-from minicnn.layers.base import as_pair, batch_blocks
+from minicnn.fast.blocks import batch_blocks
+from minicnn.layers.base import as_pair
 from minicnn.layers.conv import CONV_IMPLS
 from minicnn.layers.pool import (
     MAXPOOL_IMPLS,
@@ -124,8 +125,8 @@ def test_conv2d_in_chunks_matches_one_pass(monkeypatch, kwargs):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((5, 2, 7, 6))
     results = {}
-    for name, budget in (("one_pass", minicnn.layers.conv.MAX_COLS_BYTES), ("chunked", 1)):
-        monkeypatch.setattr(minicnn.layers.conv, "MAX_COLS_BYTES", budget)
+    for name, budget in (("one_pass", minicnn.fast.conv.MAX_COLS_BYTES), ("chunked", 1)):
+        monkeypatch.setattr(minicnn.fast.conv, "MAX_COLS_BYTES", budget)
         layer = Conv2D(2, 3, **kwargs, rng=1, dtype=np.float64)
         layer.params["b"] = np.arange(3.0)
         if name == "one_pass":
@@ -149,8 +150,8 @@ def test_blocks_of_images_give_the_same_bits(monkeypatch, kernel, stride):
     naive_out, naive_cache = maxpool2d_naive(x, as_pair("k", kernel), as_pair("s", stride))
     dout = rng.standard_normal(naive_out.shape)
     results = {}
-    for name, budget in (("one block", minicnn.layers.base.BLOCK_BYTES), ("per image", 1)):
-        monkeypatch.setattr(minicnn.layers.base, "BLOCK_BYTES", budget)
+    for name, budget in (("one block", minicnn.fast.blocks.BLOCK_BYTES), ("per image", 1)):
+        monkeypatch.setattr(minicnn.fast.blocks, "BLOCK_BYTES", budget)
         assert len(batch_blocks(x)) == (1 if name == "one block" else 5)   # the path taken
         out, cache = maxpool2d_fast(x, as_pair("k", kernel), as_pair("s", stride))
         conv = Conv2D(2, 3, kernel, stride=stride, padding=1, rng=1, dtype=np.float64)
@@ -163,7 +164,7 @@ def test_blocks_of_images_give_the_same_bits(monkeypatch, kernel, stride):
 
 
 def test_batch_blocks_hold_about_block_bytes(monkeypatch):
-    monkeypatch.setattr(minicnn.layers.base, "BLOCK_BYTES", 2**20)
+    monkeypatch.setattr(minicnn.fast.blocks, "BLOCK_BYTES", 2**20)
     x = np.zeros((10, 1, 256, 256), dtype=np.float32)                 # 256 KB an image
     assert batch_blocks(x) == [slice(0, 4), slice(4, 8), slice(8, 12)]
     assert batch_blocks(x[:3]) == [slice(0, 4)]

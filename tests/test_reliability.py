@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import minicnn as mc
-from minicnn.layers import conv as conv_module
+from minicnn.fast import conv as conv_module
 from minicnn.layers.base import Layer
 
 
@@ -50,11 +50,12 @@ class BadGrad(Layer):
         return tuple(input_shape)
 
     def forward(self, x):
-        return self._remember(x)
+        self.cache = x
+        return x
 
     def backward(self, dout):
         self.calls += 1
-        self._set_grad("W", np.array([np.nan if self.calls == self.at else 0.0]))
+        self.grads["W"] = np.array([np.nan if self.calls == self.at else 0.0], np.float32)
         return dout
 
 
@@ -63,10 +64,11 @@ class BadOutput(BadGrad):
 
     def forward(self, x):
         self.calls += 1
-        return self._remember(x + np.float32(np.inf) if self.calls == self.at else x)
+        self.cache = x
+        return x + np.float32(np.inf) if self.calls == self.at else x
 
     def backward(self, dout):
-        self._set_grad("W", np.zeros(1))
+        self.grads["W"] = np.zeros(1, np.float32)
         return dout
 
 

@@ -163,7 +163,8 @@ def test_fit_trains_in_training_mode_validates_in_evaluation_mode_and_restores_t
 
         def forward(self, x):
             seen.append(self.training)
-            return self._remember(x)
+            self.cache = x
+            return x
 
         def backward(self, dout):
             return dout

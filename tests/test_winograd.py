@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from minicnn import Conv2D, rel_error
+from minicnn.fast.winograd import conv2d_winograd, conv2d_winograd_backward
 from minicnn.layers.conv import CONV_IMPLS, conv2d_naive, conv2d_naive_backward
-from minicnn.layers.winograd import conv2d_winograd, conv2d_winograd_backward
 
 # (N, C, H, W, F, pads, mode): odd and even sizes (odd ones crop the last tile), padding wider
 # than the kernel's reach, asymmetric pads, circular padding, a 3x3 input without padding.

@@ -36,7 +36,7 @@ EQUIVALENT = ROOT / "tools" / "equivalent_mutants.txt"
 # Each module's own test file first, then the files that pin it too.
 _LAYERS = ["test_conv.py", "test_pool.py", "test_linear.py", "test_padding.py", "test_base.py",
            "test_model.py", "test_naive_vs_fast.py", "test_errors.py", "test_shift_claims.py",
-           "test_references.py", "test_gradients.py"]
+           "test_references.py", "test_gradients.py", "test_fast.py"]
 _TRAIN = ["test_train.py", "test_losses.py", "test_optim.py", "test_resilience.py",
           "test_checkpoint.py", "test_files.py", "test_reliability.py", "test_errors.py"]
 
@@ -51,6 +51,11 @@ TESTS = {
     "pool": ("minicnn/layers/pool.py", _own_first("test_pool.py", _LAYERS)),
     "linear": ("minicnn/layers/linear.py", _own_first("test_linear.py", _LAYERS)),
     "padding": ("minicnn/layers/padding.py", _own_first("test_padding.py", _LAYERS)),
+    "fast_conv": ("minicnn/fast/conv.py", _own_first("test_fast.py", _LAYERS)
+                  + ["test_reliability.py"]),
+    "fast_pool": ("minicnn/fast/pool.py", _own_first("test_fast.py", _LAYERS)),
+    "blocks": ("minicnn/fast/blocks.py", ["test_naive_vs_fast.py", "test_fast.py"]),
+    "winograd": ("minicnn/fast/winograd.py", ["test_winograd.py", "test_naive_vs_fast.py"]),
     "losses": ("minicnn/losses.py", _own_first("test_losses.py", _LAYERS + _TRAIN)),
     "optim": ("minicnn/optim.py", _own_first("test_optim.py", _TRAIN)),
     "train": ("minicnn/train.py", _TRAIN),
@@ -155,7 +160,8 @@ def mutants(source):
             old, new = ast.unparse(node), ast.unparse(make(node))
             if old != new:
                 old, new = old.splitlines()[0][:70], new.splitlines()[0][:70]
-                found.append((number, k, node.lineno, f"c{node.col_offset} {kind}: `{old}` -> `{new}`"))
+                change = f"c{node.col_offset} {kind}: `{old}` -> `{new}`"
+                found.append((number, k, node.lineno, change))
     return found
 
 

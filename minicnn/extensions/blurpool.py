@@ -26,7 +26,7 @@ import math
 
 import numpy as np
 
-from ..layers.base import Layer, ShapeError, as_pair, check_choice, check_int
+from ..layers.base import Layer, ShapeError, as_pair, check_choice, check_int, nhwc_hint
 from ..layers.padding import pad2d, pad2d_backward
 from ..layers.pool import MaxPool2D
 
@@ -86,13 +86,15 @@ def blur_pad_backward(dxp, pads, mode):
 
 
 # --------------------------------------------------------------------------------------------
-# Depthwise blur + subsampling: the naive reference, then the fast one.
+# Depthwise blur + subsampling: the naive reference, then the vectorised one. Both share one
+# contract (CS231n's):  out, cache = blurpool2d_*(x, filt, stride, pads, mode)
+#                       dx = blurpool2d_*_backward(dout, cache)
+# x: (N, C, H, W); filt: (K, K); stride: (sh, sw); pads: (top, bottom, left, right).
 # --------------------------------------------------------------------------------------------
 def blurpool2d_naive(x, filt, stride, pads, mode):
-    """Loop version. x: (N, C, H, W); filt: (K, K) -> out (N, C, Ho, Wo).
+    """Loop version: out[n, c, i, j] = sum_{p, q} filt[p, q] * xp[n, c, i*sh + p, j*sw + q].
 
-    out[n, c, i, j] = sum_{p, q} filt[p, q] * xp[n, c, i*s + p, j*s + q]: the same filter for
-    every channel, every position.
+    The same filter for every channel and every position. out: (N, C, Ho, Wo).
     """
     xp = blur_pad(x, pads, mode)
     K, (sh, sw) = filt.shape[0], stride
@@ -102,14 +104,27 @@ def blurpool2d_naive(x, filt, stride, pads, mode):
         for j in range(Wo):
             window = xp[:, :, i * sh:i * sh + K, j * sw:j * sw + K]           # (N, C, K, K)
             out[:, :, i, j] = np.sum(window * filt, axis=(2, 3))
-    return out
+    return out, (x.shape, filt, stride, pads, mode)
+
+
+def blurpool2d_naive_backward(dout, cache):
+    """Loop version: each output sends filt * dout back to the window it read. dx (N, C, H, W)."""
+    (N, C, H, W), filt, (sh, sw), pads, mode = cache
+    K, (Ho, Wo) = filt.shape[0], dout.shape[2:]
+    top, bottom, left, right = pads
+    dxp = np.zeros((N, C, H + top + bottom, W + left + right), dtype=dout.dtype)
+    for i in range(Ho):
+        for j in range(Wo):
+            dxp[:, :, i * sh:i * sh + K, j * sw:j * sw + K] += (
+                filt * dout[:, :, i, j, None, None])                             # (N, C, K, K)
+    return blur_pad_backward(dxp, pads, mode)
 
 
 def blurpool2d_fast(x, filt, stride, pads, mode):
     """Sum of K*K strided slices of the padded input, each times one filter tap.
 
-    Same arguments and output as `blurpool2d_naive`. No cache is needed: backward uses only
-    the filter and the shapes (the layer is linear in x).
+    Same arguments and result as `blurpool2d_naive`. The cache holds only shapes and the filter:
+    the layer is linear in x, so backward does not need x.
     """
     xp = blur_pad(x, pads, mode)
     K, (sh, sw) = filt.shape[0], stride
@@ -118,19 +133,23 @@ def blurpool2d_fast(x, filt, stride, pads, mode):
     for p in range(K):
         for q in range(K):
             out += filt[p, q] * xp[:, :, p:p + sh * Ho:sh, q:q + sw * Wo:sw]   # (N, C, Ho, Wo)
-    return out
+    return out, (x.shape, filt, stride, pads, mode)
 
 
-def blurpool2d_backward(dout, x_shape, filt, stride, pads, mode):
+def blurpool2d_fast_backward(dout, cache):
     """dx (N, C, H, W): every tap sends filt[p, q] * dout back to the pixels it read."""
-    N, C, H, W = x_shape
-    K, (sh, sw), (Ho, Wo) = filt.shape[0], stride, dout.shape[2:]
+    (N, C, H, W), filt, (sh, sw), pads, mode = cache
+    K, (Ho, Wo) = filt.shape[0], dout.shape[2:]
     top, bottom, left, right = pads
     dxp = np.zeros((N, C, H + top + bottom, W + left + right), dtype=dout.dtype)
     for p in range(K):
         for q in range(K):
             dxp[:, :, p:p + sh * Ho:sh, q:q + sw * Wo:sw] += filt[p, q] * dout
     return blur_pad_backward(dxp, pads, mode)
+
+
+BLURPOOL_IMPLS = {"naive": (blurpool2d_naive, blurpool2d_naive_backward),
+                  "fast": (blurpool2d_fast, blurpool2d_fast_backward)}
 
 
 # --------------------------------------------------------------------------------------------
@@ -155,15 +174,16 @@ class BlurPool2D(Layer):
             raise ValueError(f"BlurPool2D: kernel_size must be 1 to 7, got {kernel_size!r}")
         self.stride = as_pair("stride", stride, where)
         self.padding_mode = check_choice(padding_mode, "padding_mode", where, BLUR_PADDING_MODES)
-        self.impl = check_choice(impl, "impl", where, ("fast", "naive"))
+        self.impl = check_choice(impl, "impl", where, tuple(BLURPOOL_IMPLS))
+        self.blur, self.blur_backward = BLURPOOL_IMPLS[impl]     # the one line that picks
         self.filter = binomial_filter(self.kernel_size)           # (K, K), sums to 1
         self.pads = blur_pads(self.kernel_size)
 
     def __repr__(self):
         s = self.stride[0] if self.stride[0] == self.stride[1] else self.stride
         extra = "" if self.padding_mode == "reflect" else f", padding_mode={self.padding_mode!r}"
-        return (f"{self.name}({self.channels}, kernel_size={self.kernel_size}, stride={s}"
-                f"{extra})")
+        return (f"{self.name}(channels={self.channels}, kernel_size={self.kernel_size}, "
+                f"stride={s}{extra})")
 
     def output_shape(self, input_shape):
         if len(input_shape) != 4:
@@ -172,23 +192,21 @@ class BlurPool2D(Layer):
         N, C, H, W = input_shape
         if self.channels is not None and C != self.channels:
             raise ShapeError(f"{self!r} got input with {C} channels, expected "
-                             f"channels={self.channels}: x.shape={tuple(input_shape)}")
+                             f"channels={self.channels}: x.shape={tuple(input_shape)}"
+                             + nhwc_hint(input_shape, self.channels))
         if self.padding_mode == "reflect" and max(self.pads) >= min(H, W):
             raise ShapeError(f"{self!r}: reflect padding of {max(self.pads)} needs H and W "
                              f"> {max(self.pads)}, got x.shape={tuple(input_shape)}")
         return (N, C, -(-H // self.stride[0]), -(-W // self.stride[1]))   # ceil(H / s)
 
     def forward(self, x):
-        x = self._check_input(x)
+        x = self.check_input(x)
         filt = self.filter.astype(x.dtype)
-        blur = blurpool2d_naive if self.impl == "naive" else blurpool2d_fast
-        out = blur(x, filt, self.stride, self.pads, self.padding_mode)
-        return self._remember(out, x_shape=x.shape, filt=filt)
+        out, self.cache = self.blur(x, filt, self.stride, self.pads, self.padding_mode)
+        return out
 
     def backward(self, dout):
-        dout = self._check_dout(dout)
-        return blurpool2d_backward(dout, self.cache["x_shape"], self.cache["filt"], self.stride,
-                                   self.pads, self.padding_mode)
+        return self.blur_backward(self.check_dout(dout), self.cache)
 
 
 class MaxBlurPool2D(Layer):
@@ -208,15 +226,26 @@ class MaxBlurPool2D(Layer):
         return "Max" + repr(self.blur)
 
     def output_shape(self, input_shape):
-        if len(input_shape) == 4 and min(input_shape[2:]) < 2:
+        if len(input_shape) != 4:
+            raise ShapeError(f"{self!r} expected a 4-d input (N, C, H, W), got shape "
+                             f"{tuple(input_shape)}")
+        if min(input_shape[2:]) < 2:
             raise ShapeError(f"{self!r} needs H, W >= 2 for its 2x2 maximum, got shape "
                              f"{tuple(input_shape)}")
-        return self.blur.output_shape(self.max.output_shape(input_shape))
+        N, C, H, W = input_shape
+        if self.blur.channels is not None and C != self.blur.channels:
+            raise ShapeError(f"{self!r} got input with {C} channels, expected channels="
+                             f"{self.blur.channels}: x.shape={tuple(input_shape)}"
+                             + nhwc_hint(input_shape, self.blur.channels))
+        try:
+            return self.blur.output_shape((N, C, H - 1, W - 1))  # after the stride-1 2x2 max
+        except ShapeError as e:                                   # name the layer you wrote
+            raise ShapeError(str(e).replace(repr(self.blur), repr(self))) from None
 
     def forward(self, x):
-        x = self._check_input(x)
-        return self._remember(self.blur.forward(self.max.forward(x)))
+        x = self.check_input(x)
+        self.cache = True                                         # the two inner layers keep theirs
+        return self.blur.forward(self.max.forward(x))
 
     def backward(self, dout):
-        dout = self._check_dout(dout)
-        return self.max.backward(self.blur.backward(dout))
+        return self.max.backward(self.blur.backward(self.check_dout(dout)))

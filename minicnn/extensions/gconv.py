@@ -19,14 +19,23 @@ square input, stride 1 and the same padding on all four sides (e.g. padding="sam
 kernel), zero or circular.
 
 Implementation: build the expanded filter bank (every rotated copy), run the ordinary im2col
-convolution of minicnn.layers.conv, and in backward map the bank's gradient back onto W by rotating
+convolution of minicnn.fast.conv, and in backward map the bank's gradient back onto W by rotating
 each copy back and summing: one weight used in four places gets the sum of four gradients.
 """
 
 import numpy as np
 
-from ..layers.base import Layer, ShapeError, check_choice, check_int, he_normal
-from ..layers.conv import conv2d_fast, conv2d_fast_backward, conv_output_size
+from ..fast.conv import conv2d_fast, conv2d_fast_backward
+from ..layers.base import (
+    Layer,
+    ShapeError,
+    check_choice,
+    check_float_dtype,
+    check_int,
+    he_normal,
+    nhwc_hint,
+)
+from ..layers.conv import conv_output_size
 from ..layers.padding import PADDING_MODES
 
 ROTATIONS = 4
@@ -81,6 +90,7 @@ class _P4Conv(Layer):
         self.kernel_size = check_int(kernel_size, "kernel_size", self.name, minimum=1)
         self.padding = self._resolve_padding(padding)
         self.padding_mode = check_choice(padding_mode, "padding_mode", self.name, PADDING_MODES)
+        dtype = check_float_dtype(dtype, self.name)
         rotations_in = 1 if self.in_dims == 4 else ROTATIONS
         shape = (self.out_channels, self.in_channels) + (ROTATIONS,) * (rotations_in > 1) \
             + (self.kernel_size, self.kernel_size)
@@ -115,7 +125,8 @@ class _P4Conv(Layer):
                              f"{shape}" + (" (a P4LiftConv2D first?)" if len(shape) == 4 else ""))
         if shape[1] != self.in_channels:
             raise ShapeError(f"{self!r} got input with {shape[1]} channels, expected "
-                             f"in_channels={self.in_channels}: x.shape={shape}")
+                             f"in_channels={self.in_channels}: x.shape={shape}"
+                             + nhwc_hint(shape, self.in_channels))
         H, W, p, K = shape[-2], shape[-1], self.padding, self.kernel_size
         if K > H + 2 * p or K > W + 2 * p:
             raise ShapeError(f"{self!r}: kernel {K} is larger than the padded input "
@@ -127,7 +138,7 @@ class _P4Conv(Layer):
                 conv_output_size(W, p, p, K, 1))
 
     def forward(self, x):
-        x = self._check_input(x)
+        x = self.check_input(x)
         N, F, R = x.shape[0], self.out_channels, ROTATIONS
         x4 = x.reshape(N, -1, *x.shape[-2:])                  # (N, C, H, W) or (N, C*4, H, W)
         bank = self._bank(self.params["W"])                   # (F*4, C or C*4, K, K)
@@ -135,15 +146,17 @@ class _P4Conv(Layer):
         out, fast = conv2d_fast(x4, bank, zeros, (1, 1), (self.padding,) * 4, self.padding_mode)
         out = out.reshape(N, F, R, *out.shape[2:])            # (N, F*4, Ho, Wo) -> (N, F, 4, ...)
         out += self.params["b"].reshape(F, 1, 1, 1)
-        return self._remember(out, x_shape=x.shape, fast=fast)
+        self.cache = {"x_shape": x.shape, "fast": fast}
+        return out
 
     def backward(self, dout):
-        dout = self._check_dout(dout)
+        dout = self.check_dout(dout)
         N, F, R, Ho, Wo = dout.shape
         d4 = dout.reshape(N, F * R, Ho, Wo)                   # (N, F*4, Ho, Wo)
         dx4, dbank, _ = conv2d_fast_backward(d4, self.cache["fast"])
-        self._set_grad("W", self._bank_backward(dbank, self.params["W"].shape))
-        self._set_grad("b", dout.sum(axis=(0, 2, 3, 4)))
+        W = self.params["W"]
+        self.grads["W"] = self._bank_backward(dbank, W.shape).astype(W.dtype, copy=False)
+        self.grads["b"] = dout.sum(axis=(0, 2, 3, 4)).astype(W.dtype, copy=False)
         return dx4.reshape(self.cache["x_shape"])             # back to the input's layout
 
 
@@ -203,15 +216,17 @@ class P4RotationPool(Layer):
         return shape[:2] + shape[3:]
 
     def forward(self, x):
-        x = self._check_input(x)
+        x = self.check_input(x)
         if self.mode == "mean":
-            return self._remember(x.mean(axis=2), x_shape=x.shape)
+            self.cache = {"x_shape": x.shape}
+            return x.mean(axis=2)
         arg = x.argmax(axis=2)[:, :, None]                                    # (N, C, 1, H, W)
         out = np.take_along_axis(x, arg, axis=2)[:, :, 0]                     # (N, C, H, W)
-        return self._remember(out, x_shape=x.shape, arg=arg)
+        self.cache = {"x_shape": x.shape, "arg": arg}
+        return out
 
     def backward(self, dout):
-        dout = self._check_dout(dout)
+        dout = self.check_dout(dout)
         shape = self.cache["x_shape"]
         if self.mode == "mean":
             return np.broadcast_to(dout[:, :, None] / ROTATIONS, shape).copy()

@@ -136,14 +136,15 @@ class PolyphaseDownsample2D(Layer):
         return (N, C, H // s, W // s)
 
     def forward(self, x):
-        x = self._check_input(x)
+        x = self.check_input(x)
         down, _ = POLYPHASE_IMPLS[self.impl]
         out, cache = down(x, self.stride)
-        return self._remember(out, down=cache, choice=cache[1])
+        self.cache = {"down": cache, "choice": cache[1]}        # choice: (N,) kept phases
+        return out
 
     def backward(self, dout):
         _, down_backward = POLYPHASE_IMPLS[self.impl]
-        return down_backward(self._check_dout(dout), self.cache["down"])
+        return down_backward(self.check_dout(dout), self.cache["down"])
 
 
 class CircularMaxPool2D(Layer):
@@ -181,9 +182,10 @@ class CircularMaxPool2D(Layer):
         return (N, C, -(-H // self.stride[0]), -(-W // self.stride[1]))   # ceil(H / s)
 
     def forward(self, x):
-        x = self._check_input(x)
-        return self._remember(self.pool.forward(pad2d(x, self.pads, "circular")))
+        x = self.check_input(x)
+        self.cache = True                                         # self.pool keeps its own
+        return self.pool.forward(pad2d(x, self.pads, "circular"))
 
     def backward(self, dout):
-        dout = self._check_dout(dout)
+        dout = self.check_dout(dout)
         return pad2d_backward(self.pool.backward(dout), self.pads, "circular")

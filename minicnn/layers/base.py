@@ -76,20 +76,6 @@ def as_rng(rng):
     raise TypeError(f"rng must be an int seed, a numpy Generator or None, got {rng!r}")
 
 
-# --- working in cache-sized blocks ---------------------------------------------------------
-# An array bigger than the CPU's caches is fetched from memory again by every pass over it. Code
-# that makes several passes over a batch (one per window offset, in pooling and col2im) can make
-# them block by block instead, so each block of images is still in cache for the next pass. Each
-# element sees the same operations in the same order: the result is the same, bit for bit.
-BLOCK_BYTES = 2**20
-
-
-def batch_blocks(x):
-    """Slices of x's batch axis (axis 0), each holding about BLOCK_BYTES of x (at least one image)."""
-    step = max(1, BLOCK_BYTES // max(x[:1].nbytes, 1))
-    return [slice(i, i + step) for i in range(0, x.shape[0], step)]
-
-
 def he_normal(shape, fan_in, rng, dtype):
     """He initialisation: N(0, 2 / fan_in), which keeps a ReLU stack's activations O(1)."""
     return (as_rng(rng).standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(dtype)
@@ -126,6 +112,32 @@ def check_float_array(x, name, where):
     return x
 
 
+def nhwc_hint(input_shape, channels):
+    """The fix for a channel mismatch that is an (N, H, W, C) batch: "" when it is not one."""
+    if len(input_shape) == 4 and input_shape[-1] == channels != input_shape[1]:
+        return ("; minicnn's layout is (N, C, H, W) and this looks like (N, H, W, C): "
+                "pass np.transpose(x, (0, 3, 1, 2))")
+    return ""
+
+
+def check_float_dtype(dtype, where):
+    """Return np.dtype(dtype) if parameters of that dtype can train: float32 or float64.
+
+    Training moves every weight by a small step (lr * gradient); an integer dtype rounds that
+    step to zero, so the model would never change, and float16 rounds most of it away.
+    """
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
+        got = dtype if dt is None else dt
+        raise TypeError(f"{where}: dtype must be np.float32 or np.float64, got {got!r}: weights "
+                        "of another dtype cannot move by a small gradient step "
+                        "(pass dtype=np.float32)")
+    return dt
+
+
 class Layer:
     """Base class of every layer. Subclass it, call super().__init__(), then implement:
 
@@ -138,6 +150,8 @@ class Layer:
     training: True (the default) while training, False in evaluation mode; Sequential.train()
         and .eval() set it, fit and evaluate too. Only layers that act differently (Dropout)
         read it.
+    Optional: check_input(x) first in forward and check_dout(dout) first in backward give a
+    layer the library's error messages for bad input.
     """
 
     def __init__(self):
@@ -145,6 +159,7 @@ class Layer:
         self.grads = {}
         self.cache = None
         self.training = True
+        self.out_shape = None           # noted by check_input, compared by check_dout
 
     def __call__(self, x):
         return self.forward(x)
@@ -182,41 +197,36 @@ class Layer:
     def name(self):
         return type(self).__name__
 
-    # --- helpers the built-in layers share ----------------------------------------------
-    def _check_input(self, x):
-        """The one check per call: floating point, non-empty, and a shape output_shape accepts."""
+    # --- the checks every built-in layer makes; a layer of your own may call them too --------
+    def check_input(self, x):
+        """Check x at the top of forward: a non-empty floating-point array of a shape this layer
+        takes (output_shape raises ShapeError otherwise). Returns x (float16 becomes float32).
+        Notes the output shape in self.out_shape, which check_dout compares dout with."""
         x = check_float_array(x, "x", repr(self))
         if x.ndim == 0:
             raise ShapeError(f"{self!r} expected a batch (N, ...), got a 0-d x")
         if x.size == 0:
             raise ShapeError(f"{self!r} got an empty batch: x.shape={x.shape}")
-        self.output_shape(x.shape)
+        self.out_shape = self.output_shape(x.shape)
         return x
 
-    def _remember(self, out, cache=None, **named):
-        """Store what backward needs (`cache`, or the named arrays as a dict); return `out`."""
-        self.cache = dict(named) if cache is None else cache
-        self._out_shape = out.shape
-        return out
-
-    def _check_dout(self, dout):
-        """dout must be an array shaped like forward's output (when forward recorded it)."""
+    def check_dout(self, dout):
+        """Check dout at the top of backward: forward has run, and dout is an array shaped like
+        forward's output (when check_input noted it). Returns dout."""
         if self.cache is None:
             raise RuntimeError(f"{self!r}: backward() called before forward()")
-        expected = getattr(self, "_out_shape", None)
         if not isinstance(dout, np.ndarray):
             raise TypeError(f"{self!r}.backward expected dout to be a numpy array, "
                             f"got {type(dout).__name__}")
-        if expected is not None and dout.shape != expected:
-            raise ShapeError(f"{self!r}.backward expected dout of shape {expected} "
+        expected = getattr(self, "out_shape", None)      # None: check_input never ran
+        if expected is not None and dout.shape != tuple(expected):
+            raise ShapeError(f"{self!r}.backward expected dout of shape {tuple(expected)} "
                              f"(the shape forward returned), got {dout.shape}")
         return dout
 
-    def _set_grad(self, key, g):
-        self.grads[key] = g.astype(self.params[key].dtype, copy=False)
-
     def astype(self, dtype):
-        """Cast parameters (and any gradients) to `dtype` in place; returns self."""
+        """Cast parameters (and any gradients) to `dtype` (float32 or float64); returns self."""
+        dtype = check_float_dtype(dtype, f"{self!r}.astype")
         for k in self.params:
             self.params[k] = self.params[k].astype(dtype)
             if k in self.grads:

@@ -7,30 +7,43 @@ position. That is the whole lesson. It is why a convolution needs so few weights
 translation-equivariant: shift the input by a multiple of the stride and the output shifts with it
 (exactly with circular padding; away from the border with zero padding).
 
-Two implementations of the same maths live here and are tested against each other:
+The same maths twice, tested against each other, then the layer:
 - `conv2d_naive` / `conv2d_naive_backward`: loops over (n, f, i, j); the one to read first.
-- `conv2d_fast` / `conv2d_fast_backward`: im2col (a copy of every kernel-sized window) and one
-  BLAS matrix product per pass.
+- `conv2d_vectorised` / `conv2d_vectorised_backward`: im2col (a copy of every kernel-sized
+  window as a column) and one matrix product per pass.
+- `Conv2D`, which picks one of them, or the tuned `conv2d_fast` (minicnn/fast/conv.py, the
+  default) or Winograd's (minicnn/fast/winograd.py), by name.
 
-Output size, per axis: Ho = (H + pad_top + pad_bottom - KH) // sh + 1.
+Output size, per axis: Ho = (H + pad_top + pad_bottom - KH) // sh + 1 (`conv_output_size`).
 """
 
 import numpy as np
 
-from .base import Layer, ShapeError, as_pair, batch_blocks, check_choice, check_int, he_normal
+from ..fast.conv import conv2d_fast, conv2d_fast_backward
+from ..fast.winograd import conv2d_winograd, conv2d_winograd_backward
+from .base import (
+    Layer,
+    ShapeError,
+    as_pair,
+    check_choice,
+    check_float_dtype,
+    check_int,
+    he_normal,
+    nhwc_hint,
+)
 from .padding import PADDING_MODES, pad2d, pad2d_backward, same_pads
-from .winograd import conv2d_winograd, conv2d_winograd_backward
-
-# im2col copies every window: C*KH*KW*Ho*Wo values per image (9x the input for a 3x3 kernel).
-# Above this many bytes for a batch, Conv2D processes the batch in chunks (and recomputes the
-# columns in backward). Measured on N=512, Conv2D(16, 32, 3, padding=1), 32x32, float32: 32 MB
-# chunks ran forward+backward as fast as 256 MB ones, with a peak of 128 MB instead of 629 MB.
-MAX_COLS_BYTES = 32 * 2**20
 
 
 def conv_output_size(size, pad_before, pad_after, kernel, stride):
     """Ho = (H + pad_before + pad_after - K) // stride + 1."""
     return (size + pad_before + pad_after - kernel) // stride + 1
+
+
+def _output_hw(x_shape, kernel, stride, pads):
+    """(Ho, Wo) of a convolution of an input of x_shape (N, C, H, W)."""
+    top, bottom, left, right = pads
+    return (conv_output_size(x_shape[2], top, bottom, kernel[0], stride[0]),
+            conv_output_size(x_shape[3], left, right, kernel[1], stride[1]))
 
 
 # --------------------------------------------------------------------------------------------
@@ -43,10 +56,8 @@ def conv_output_size(size, pad_before, pad_after, kernel, stride):
 def conv2d_naive(x, w, b, stride=(1, 1), pads=(0, 0, 0, 0), mode="zeros"):
     """Loop version of the forward pass, the reference: read this first."""
     xp = pad2d(x, pads, mode)
-    N, _, Hp, Wp = xp.shape
-    F, _, KH, KW = w.shape
-    sh, sw = stride
-    Ho, Wo = (Hp - KH) // sh + 1, (Wp - KW) // sw + 1
+    N, F, (KH, KW), (sh, sw) = x.shape[0], w.shape[0], w.shape[2:], stride
+    Ho, Wo = _output_hw(x.shape, (KH, KW), stride, pads)
     out = np.zeros((N, F, Ho, Wo), dtype=np.result_type(x, w))
     for n in range(N):
         for f in range(F):
@@ -80,115 +91,67 @@ def conv2d_naive_backward(dout, cache):
 
 
 # --------------------------------------------------------------------------------------------
-# The fast version: im2col + one matrix product.
+# The vectorised version: im2col + one matrix product.
 # --------------------------------------------------------------------------------------------
 def im2col(xp, kernel, stride, out_hw):
-    """Copy every window of the padded input into columns.
+    """Copy every window of the padded input into a column.
 
     xp: (N, C, Hp, Wp) -> cols: (N, C*KH*KW, Ho*Wo), row (c, p, q) holds xp[n, c, i*sh+p, j*sw+q].
-    A strided view puts every window in place without copying; one copy then writes the columns
-    in order (KH*KW slice-copies into cols[:, :, p, q] were up to 3x slower: scattered writes).
+    One slice per kernel offset (p, q) picks that offset of every window at once.
     """
     N, C = xp.shape[:2]
     (KH, KW), (sh, sw), (Ho, Wo) = kernel, stride, out_hw
-    sn, sc, sy, sx = xp.strides                      # bytes per step along n, c, row, column
-    windows = np.lib.stride_tricks.as_strided(       # (N, C, KH, KW, Ho, Wo), a view of xp
-        xp, (N, C, KH, KW, Ho, Wo), (sn, sc, sy, sx, sy * sh, sx * sw))
-    cols = np.ascontiguousarray(windows)             # the one copy
+    cols = np.empty((N, C, KH, KW, Ho, Wo), dtype=xp.dtype)
+    for p in range(KH):
+        for q in range(KW):
+            cols[:, :, p, q] = xp[:, :, p:p + sh * Ho:sh, q:q + sw * Wo:sw]   # (N, C, Ho, Wo)
     return cols.reshape(N, C * KH * KW, Ho * Wo)
 
 
 def col2im(dcols, xp_shape, kernel, stride, out_hw):
     """Adjoint of im2col: add each column entry back onto the pixel it was copied from.
 
-    dcols: (N, C*KH*KW, Ho*Wo) -> dxp: xp_shape. Loops only over the KH*KW kernel offsets;
-    overlapping windows (stride < kernel) accumulate, which is what np.add.at would do, slower.
-    A block of images at a time, so dxp's block stays in cache across the KH*KW passes.
+    dcols: (N, C*KH*KW, Ho*Wo) -> dxp: xp_shape. Where windows overlap (stride < kernel), a
+    pixel gets the sum of its copies' gradients.
     """
     N, C = xp_shape[:2]
     (KH, KW), (sh, sw), (Ho, Wo) = kernel, stride, out_hw
     d6 = dcols.reshape(N, C, KH, KW, Ho, Wo)
     dxp = np.zeros(xp_shape, dtype=dcols.dtype)
-    for b in batch_blocks(dxp):                                   # base.BLOCK_BYTES of dxp
-        for p in range(KH):
-            for q in range(KW):
-                dxp[b, :, p:p + sh * Ho:sh, q:q + sw * Wo:sw] += d6[b, :, p, q]
+    for p in range(KH):
+        for q in range(KW):
+            dxp[:, :, p:p + sh * Ho:sh, q:q + sw * Wo:sw] += d6[:, :, p, q]
     return dxp
 
 
-def _padded_cols(x, kernel, stride, pads, mode):
-    """Pad, then im2col: cols (N, C*KH*KW, Ho*Wo), the padded shape, and (Ho, Wo)."""
+def conv2d_vectorised(x, w, b, stride=(1, 1), pads=(0, 0, 0, 0), mode="zeros"):
+    """im2col forward, same arguments and result as `conv2d_naive`."""
     xp = pad2d(x, pads, mode)
-    Hp, Wp = xp.shape[2:]
-    out_hw = (Hp - kernel[0]) // stride[0] + 1, (Wp - kernel[1]) // stride[1] + 1
-    return im2col(xp, kernel, stride, out_hw), xp.shape, out_hw
-
-
-def _im2col_forward(x, w, b, stride, pads, mode):
-    """One im2col pass over a whole (chunk of a) batch: out (N, F, Ho, Wo), cols, xp.shape."""
-    cols, xp_shape, (Ho, Wo) = _padded_cols(x, w.shape[2:], stride, pads, mode)
     N, F = x.shape[0], w.shape[0]
+    Ho, Wo = _output_hw(x.shape, w.shape[2:], stride, pads)
+    cols = im2col(xp, w.shape[2:], stride, (Ho, Wo))          # (N, C*KH*KW, Ho*Wo)
     out = w.reshape(F, -1) @ cols                             # (F, CKK) @ (N, CKK, P) -> (N, F, P)
-    out = out.reshape(N, F, Ho, Wo)                           # already NCHW, no transpose
-    out += b.reshape(F, 1, 1)
-    return out, cols, xp_shape
+    out = out.reshape(N, F, Ho, Wo) + b.reshape(F, 1, 1)      # already NCHW, no transpose
+    return out, (cols, xp.shape, w, stride, pads, mode)
 
 
-def _im2col_backward(dout, cols, xp_shape, w, stride, pads, mode):
-    """dw and dx of one im2col pass, each one matrix product. Returns dx, dw, db."""
+def conv2d_vectorised_backward(dout, cache):
+    """im2col backward. Returns dx (N, C, H, W), dw (F, C, KH, KW), db (F,).
+
+    dw sums over images and positions (the kernel is shared); dx goes back through col2im.
+    """
+    cols, xp_shape, w, stride, pads, mode = cache
     N, F, Ho, Wo = dout.shape
     d = dout.reshape(N, F, Ho * Wo)                           # (N, F, P)
-    db = dout.sum(axis=(0, 2, 3))
     dw = (d @ cols.transpose(0, 2, 1)).sum(axis=0)            # (N, F, P) @ (N, P, CKK) -> (F, CKK)
     dcols = w.reshape(F, -1).T @ d                            # (CKK, F) @ (N, F, P) -> (N, CKK, P)
     dxp = col2im(dcols, xp_shape, w.shape[2:], stride, (Ho, Wo))
-    return pad2d_backward(dxp, pads, mode), dw.reshape(w.shape), db
-
-
-def _chunk_size(x, w, stride, pads):
-    """Images per im2col pass so that the columns stay under MAX_COLS_BYTES (at least 1)."""
-    _, C, H, W = x.shape
-    KH, KW = w.shape[2:]
-    Ho = (H + pads[0] + pads[1] - KH) // stride[0] + 1
-    Wo = (W + pads[2] + pads[3] - KW) // stride[1] + 1
-    per_image = C * KH * KW * Ho * Wo * x.itemsize
-    return max(1, MAX_COLS_BYTES // max(per_image, 1))
-
-
-def conv2d_fast(x, w, b, stride=(1, 1), pads=(0, 0, 0, 0), mode="zeros"):
-    """im2col forward, same arguments and result as `conv2d_naive`.
-
-    A batch whose columns fit in MAX_COLS_BYTES goes in one pass and the cache keeps the columns.
-    A bigger one goes in chunks and the cache keeps only x: backward recomputes the columns.
-    """
-    cache = {"w": w, "stride": stride, "pads": pads, "mode": mode}
-    chunk = _chunk_size(x, w, stride, pads)
-    if chunk >= x.shape[0]:
-        out, cache["cols"], cache["xp_shape"] = _im2col_forward(x, w, b, stride, pads, mode)
-        return out, cache
-    out = np.concatenate([_im2col_forward(x[i:i + chunk], w, b, stride, pads, mode)[0]
-                          for i in range(0, x.shape[0], chunk)])   # (N, F, Ho, Wo)
-    cache["x"], cache["chunk"] = x, chunk
-    return out, cache
-
-
-def conv2d_fast_backward(dout, cache):
-    """im2col backward. Returns dx (N, C, H, W), dw (F, C, KH, KW), db (F,)."""
-    w, stride, pads, mode = cache["w"], cache["stride"], cache["pads"], cache["mode"]
-    if "cols" in cache:
-        return _im2col_backward(dout, cache["cols"], cache["xp_shape"], w, stride, pads, mode)
-    x, chunk, dxs, dw, db = cache["x"], cache["chunk"], [], 0, 0
-    for i in range(0, x.shape[0], chunk):
-        cols, xp_shape, _ = _padded_cols(x[i:i + chunk], w.shape[2:], stride, pads, mode)
-        dx_i, dw_i, db_i = _im2col_backward(dout[i:i + chunk], cols, xp_shape, w, stride,
-                                            pads, mode)
-        dxs.append(dx_i)
-        dw, db = dw + dw_i, db + db_i
-    return np.concatenate(dxs), dw, db
+    return pad2d_backward(dxp, pads, mode), dw.reshape(w.shape), dout.sum(axis=(0, 2, 3))
 
 
 CONV_IMPLS = {"naive": (conv2d_naive, conv2d_naive_backward),
-              "fast": (conv2d_fast, conv2d_fast_backward),
+              "vectorised": (conv2d_vectorised, conv2d_vectorised_backward),
+              "fast": (conv2d_fast, conv2d_fast_backward),                    # minicnn/fast
               "winograd": (conv2d_winograd, conv2d_winograd_backward)}   # 3x3, stride 1 only
 
 
@@ -198,14 +161,14 @@ CONV_IMPLS = {"naive": (conv2d_naive, conv2d_naive_backward),
 class Conv2D(Layer):
     """A bank of F small kernels, each slid over every position of the input.
 
-    The weight W[f, c, p, q] has no position index, so the same F*C*KH*KW numbers (plus F
-    biases) are used everywhere: the layer is translation-equivariant and tiny next to a fully
-    connected layer of the same input and output size.
+    The kernel W[f, c, p, q] has no (i, j) index: one set of F*C*KH*KW weights (plus F biases)
+    is reused at every output position. So the layer is translation-equivariant (a shifted
+    input gives a shifted output) and tiny next to a fully connected layer of the same size.
 
     in_channels C, out_channels F; kernel_size and stride: int or (h, w);
     padding: int, (h, w), "valid" (0) or "same" (stride 1 only); padding_mode "zeros"/"circular";
-    impl: "fast" (im2col), "naive" (loops) or "winograd" (3x3 stride 1, winograd.py);
-    rng: numpy Generator or seed for He init.
+    impl: "fast" (tuned im2col, minicnn/fast), "vectorised" (plain im2col), "naive" (loops) or
+    "winograd" (3x3 stride 1); rng: numpy Generator or seed for He init; dtype: float32/float64.
     Input (N, C, H, W) -> output (N, F, Ho, Wo). params: W (F, C, KH, KW), b (F,).
     """
 
@@ -218,12 +181,13 @@ class Conv2D(Layer):
         self.stride = as_pair("stride", stride, "Conv2D")
         self.padding_mode = check_choice(padding_mode, "padding_mode", "Conv2D", PADDING_MODES)
         self.impl = check_choice(impl, "impl", "Conv2D", tuple(CONV_IMPLS))
-        self._conv, self._conv_backward = CONV_IMPLS[impl]
+        self.conv, self.conv_backward = CONV_IMPLS[impl]          # the one line that picks
         if impl == "winograd" and (self.kernel_size, self.stride) != ((3, 3), (1, 1)):
             raise ValueError(f"Conv2D: impl='winograd' needs a 3x3 kernel and stride 1, got "
                              f"kernel_size={self.kernel_size}, stride={self.stride}")
         self.padding = padding
         self.pads = self._resolve_padding(padding)
+        dtype = check_float_dtype(dtype, "Conv2D")
         shape = (self.out_channels, self.in_channels, *self.kernel_size)
         self.params["W"] = he_normal(shape, int(np.prod(shape[1:])), rng, dtype)
         self.params["b"] = np.zeros(self.out_channels, dtype=dtype)
@@ -254,7 +218,8 @@ class Conv2D(Layer):
         N, C, H, W = input_shape
         if C != self.in_channels:
             raise ShapeError(f"{self!r} got input with {C} channel{'s' * (C != 1)}, expected "
-                             f"in_channels={self.in_channels}: x.shape={tuple(input_shape)}")
+                             f"in_channels={self.in_channels}: x.shape={tuple(input_shape)}"
+                             + nhwc_hint(input_shape, self.in_channels))
         top, bottom, left, right = self.pads
         (KH, KW), (sh, sw) = self.kernel_size, self.stride
         if KH > H + top + bottom or KW > W + left + right:
@@ -268,13 +233,13 @@ class Conv2D(Layer):
                 conv_output_size(W, left, right, KW, sw))
 
     def forward(self, x):
-        x = self._check_input(x)
-        out, cache = self._conv(x, self.params["W"], self.params["b"], self.stride, self.pads,
-                                self.padding_mode)
-        return self._remember(out, cache)
+        x = self.check_input(x)
+        W, b = self.params["W"], self.params["b"]
+        out, self.cache = self.conv(x, W, b, self.stride, self.pads, self.padding_mode)
+        return out
 
     def backward(self, dout):
-        dx, dw, db = self._conv_backward(self._check_dout(dout), self.cache)
-        self._set_grad("W", dw)
-        self._set_grad("b", db)
+        dx, dw, db = self.conv_backward(self.check_dout(dout), self.cache)
+        self.grads["W"] = dw.astype(self.params["W"].dtype, copy=False)
+        self.grads["b"] = db.astype(self.params["b"].dtype, copy=False)
         return dx

@@ -27,14 +27,13 @@ class Dropout(Layer):
         return tuple(input_shape)
 
     def forward(self, x):
-        x = self._check_input(x)
+        x = self.check_input(x)
         if not self.training or self.p == 0:
-            return self._remember(x, scale=None)                   # evaluation: identity
+            self.cache = 1.0                                       # evaluation: identity
+            return x
         keep = self.rng.random(x.shape) >= self.p                  # (same shape as x), bools
-        scale = (keep / (1 - self.p)).astype(x.dtype)              # 0 or 1/(1-p)
-        return self._remember(x * scale, scale=scale)
+        self.cache = (keep / (1 - self.p)).astype(x.dtype)        # the scale: 0 or 1/(1-p)
+        return x * self.cache
 
     def backward(self, dout):
-        dout = self._check_dout(dout)
-        scale = self.cache["scale"]
-        return dout if scale is None else dout * scale
+        return self.check_dout(dout) * self.cache

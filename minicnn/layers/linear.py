@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .base import Layer, ShapeError, check_int, he_normal
+from .base import Layer, ShapeError, check_float_dtype, check_int, he_normal
 
 
 class Flatten(Layer):
@@ -21,23 +21,24 @@ class Flatten(Layer):
         return (input_shape[0], int(np.prod(input_shape[1:])))
 
     def forward(self, x):
-        x = self._check_input(x)
-        return self._remember(x.reshape(x.shape[0], -1), x_shape=x.shape)   # (N, C*H*W)
+        x = self.check_input(x)
+        self.cache = x.shape
+        return x.reshape(x.shape[0], -1)                          # (N, C*H*W)
 
     def backward(self, dout):
-        dout = self._check_dout(dout)
-        return dout.reshape(self.cache["x_shape"])                          # (N, C, H, W)
+        dout = self.check_dout(dout)
+        return dout.reshape(self.cache)                           # (N, C, H, W)
 
 
 class Linear(Layer):
     """The fully connected layer: out = x @ W.T + b.
 
     W has one column per input feature. After Flatten, every pixel position of every feature map
-    gets its own column of weights, learned separately: a pattern seen only in the top-left
+    gets its own weights (a column of W), learned separately: a pattern seen only in the top-left
     corner during training leaves the weights that read the bottom-right untrained. This layer is
     neither equivariant nor invariant to shifts.
 
-    in_features D, out_features M; rng: Generator or seed for He init.
+    in_features D, out_features M; rng: Generator or seed for He init; dtype: float32/float64.
     Input (N, D) -> output (N, M). params: W (M, D) as in PyTorch, b (M,).
     """
 
@@ -45,6 +46,7 @@ class Linear(Layer):
         super().__init__()
         self.in_features = check_int(in_features, "in_features", "Linear", minimum=1)
         self.out_features = check_int(out_features, "out_features", "Linear", minimum=1)
+        dtype = check_float_dtype(dtype, "Linear")
         shape = (self.out_features, self.in_features)
         self.params["W"] = he_normal(shape, self.in_features, rng, dtype)
         self.params["b"] = np.zeros(self.out_features, dtype=dtype)
@@ -53,23 +55,23 @@ class Linear(Layer):
         return f"Linear(in_features={self.in_features}, out_features={self.out_features})"
 
     def output_shape(self, input_shape):
-        if len(input_shape) != 2 or input_shape[1] != self.in_features:
+        shape = tuple(input_shape)                                # the batch that came, N included
+        if len(shape) != 2 or shape[1] != self.in_features:
             raise ShapeError(f"{self!r} expected input of shape (N, {self.in_features}), got "
-                             f"{tuple(input_shape)}" + (" (add Flatten() before it?)"
-                                                        if len(input_shape) > 2 else ""))
-        return (input_shape[0], self.out_features)
+                             f"{shape}" + (" (add Flatten() before it?)" if len(shape) > 2 else ""))
+        return (shape[0], self.out_features)
 
     def forward(self, x):
-        x = self._check_input(x)
-        out = x @ self.params["W"].T + self.params["b"]          # (N, D) @ (D, M) -> (N, M)
-        return self._remember(out, x=x)
+        x = self.check_input(x)
+        self.cache = x
+        return x @ self.params["W"].T + self.params["b"]          # (N, D) @ (D, M) -> (N, M)
 
     def backward(self, dout):
-        dout = self._check_dout(dout)
-        x = self.cache["x"]
-        self._set_grad("W", dout.T @ x)                          # (M, N) @ (N, D) -> (M, D)
-        self._set_grad("b", dout.sum(axis=0))
-        return dout @ self.params["W"]                            # (N, M) @ (M, D) -> (N, D)
+        dout = self.check_dout(dout)
+        x, W = self.cache, self.params["W"]
+        self.grads["W"] = (dout.T @ x).astype(W.dtype, copy=False)   # (M, N) @ (N, D) -> (M, D)
+        self.grads["b"] = dout.sum(axis=0).astype(W.dtype, copy=False)
+        return dout @ W                                           # (N, M) @ (M, D) -> (N, D)
 
 
 class ReLU(Layer):
@@ -82,9 +84,9 @@ class ReLU(Layer):
         return tuple(input_shape)
 
     def forward(self, x):
-        x = self._check_input(x)
-        return self._remember(np.maximum(x, 0), mask=x > 0)
+        x = self.check_input(x)
+        self.cache = x > 0                                        # where the gradient flows
+        return np.maximum(x, 0)
 
     def backward(self, dout):
-        dout = self._check_dout(dout)
-        return dout * self.cache["mask"]
+        return self.check_dout(dout) * self.cache

@@ -28,7 +28,7 @@ def pad2d(x, pads, mode):
         return np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)), mode="wrap")
     N, C, H, W = x.shape
     xp = np.zeros((N, C, top + H + bottom, left + W + right), dtype=x.dtype)   # the zero frame
-    xp[:, :, top:top + H, left:left + W] = x                     # (np.pad: the same, slower)
+    xp[:, :, top:top + H, left:left + W] = x                     # np.pad gives the same array
     return xp
 
 

@@ -19,20 +19,21 @@ the brackets, so for each of the 16 positions (a, b) of a tile the work is one m
 and the transforms are cheap additions. Backward: dM = A dY A^T, dU = dM V^T, dV = U^T dM, then
 dw = G^T dU G and dx = the overlap-add of B dV B^T (the adjoints of the same matrices).
 
-Same contract as conv.py: `out, cache = conv2d_winograd(x, w, b, stride, pads, mode)` and
+Same contract as minicnn/layers/conv.py:
+`out, cache = conv2d_winograd(x, w, b, stride, pads, mode)` and
 `dx, dw, db = conv2d_winograd_backward(dout, cache)`, for 3x3 kernels and stride 1 only.
 Memory: V is 16 / 4 = 4 values per output pixel and channel (im2col keeps 9).
 """
 
 import numpy as np
 
-from .padding import pad2d, pad2d_backward
+from ..layers.padding import pad2d, pad2d_backward
 
 G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])   # (4, 3)
 A_T = np.array([[1, 1, 1, 0], [0, 1, -1, -1]])                             # (2, 4)
 # Both axes of a tile at once: AA[2i + j, 4a + b] = A^T[i, a] * A^T[j, b], so Y = AA @ M per
 # tile (its 16 values M[a, b] in a column). The input transform B^T d B is done as additions
-# of slices below instead: measured faster here than the same trick with B^T.
+# of slices below instead: B^T holds only 0 and +-1, so a product would multiply by zeros.
 AA = np.kron(A_T, A_T)                                                     # (4, 16)
 
 
