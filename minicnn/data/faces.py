@@ -1,9 +1,9 @@
 """scikit-image's bundled faces: 100 face and 100 non-face 25x25 grey-scale patches (no download).
 
-`skimage.data.lfw_subset()` holds patches cut from photographs of Labeled Faces in the Wild:
-first 100 faces, then 100 patches of the same photographs that are not faces (background,
-clothes, parts of heads). Many of the non-faces were cut where the photograph ends, so they hold
-regions of pure black (0.0); the faces hardly any.
+`skimage.data.lfw_subset()` holds patches from the photographs of Labeled Faces in the Wild:
+first 100 faces, then 100 patches of the photographs' backgrounds. Many of the non-faces hold
+regions of pure black (0.0), where a patch reaches past the edge of the aligned photograph; the
+faces hardly any. On a blank canvas that black is the canvas's own colour.
 """
 
 import numpy as np
