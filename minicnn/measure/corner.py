@@ -228,8 +228,8 @@ def train(model, X, y, *, quick=False, epochs=None, lr=None, batch_size=32, rng=
     """Build `model` (see as_model) and train it the corner experiment's way on X (M, 1, S, S).
 
     SGD with momentum 0.9 (or Adam, if the model says so) at the model's rate (or `lr`) for its
-    epochs (half with quick, or `epochs`); an augmented model sees every canvas shifted anywhere the digit fits, freshly at
-    random in every batch. Returns the trained Sequential.
+    epochs (half with quick, or `epochs`); an augmented model sees every canvas shifted anywhere
+    the digit fits, freshly at random in every batch. Returns the trained Sequential.
     """
     spec = as_model(model)
     S = X.shape[-1]
@@ -312,5 +312,6 @@ def table(summaries, setup, noun="digits"):
         extra = f"{r['epochs']:7d}{r['lr']:6.2g}" if "epochs" in r else ""
         lines.append(f"{label:<26}{line}{extra}")
     lines.append(f"consist. = % of test {noun} given the same class at two random canvas "
-                 f"positions;\n1px chg = % of test {noun} whose class changes when moved by one pixel")
+                 f"positions;\n1px chg = % of test {noun} whose class changes when moved by one "
+                 "pixel")
     return "\n".join(lines)
