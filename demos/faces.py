@@ -18,7 +18,9 @@ Then, inside model c (the trunk + zero padding + global max pooling):
     of conv1, conv2 and conv3 most, over all 200 patches placed anywhere on the canvas;
   - the fuzzy response: for one face and its strongest conv3 channel, the feature-map pixels
     above half that channel's maximum, and how they and the prediction change as the face moves
-    right by 1, 2, 4 and 8 px; the same numbers over every test face.
+    right by 1, 2, 4 and 8 px; the same numbers over every test face;
+  - moved down: which conv3 channels change the verdict when the test faces move down 16 px,
+    and their top crops too.
 Why c fails on faces at some seeds is measured by demos/faces_why.py.
 
 --quick (for tests) trains without the mirror images, on one corner position per patch, for half
@@ -31,7 +33,7 @@ import dataclasses
 
 import numpy as np
 from common import finish, parser, run_jobs, save_figure
-from faces_plots import plot_fuzzy, plot_maps, plot_patches, plot_slides
+from faces_report import plot_fuzzy, plot_maps, plot_patches, plot_slides, report_inside
 
 from minicnn import load_faces, place_on_canvas
 from minicnn.measure import corner
@@ -48,6 +50,7 @@ INSIDE = "c"                     # the network whose units are looked at
 LAYERS = (1, 4, 7)               # the ReLU after conv1, conv2, conv3 of corner.trunk
 SHIFTS = (0, 1, 2, 4, 8)         # px right, for the fuzzy response
 START = (2, 2)                   # where the fuzzy-response faces sit first: in the trained corner
+DOWN = 16                        # px, a multiple of the stride 4: the same pooling phase
 SLIDE_ROW, SLIDE_EACH = 2, 3     # 3 faces and 3 non-faces slide along row 2
 
 
@@ -102,9 +105,11 @@ def main(argv=None):
         n = len(data[0]) // (1 if args.quick else 2)                 # without the mirror images
         images = np.concatenate([data[0][:n], data[2]])                 # (n + 60, 1, 25, 25)
         labels = np.concatenate([data[1][:n], data[3]])
-        inside["patches"] = top_patches(net, images, labels, S, args)
+        inside["down"] = moved_down(net, setup.X_test[faces], S)
+        against = np.argsort(inside["down"]["terms"])[:max(1, args.channels - 1)]
+        inside["patches"] = top_patches(net, images, labels, S, args, against)
         inside["fuzzy"] = fuzzy_response(net, setup.X_test[faces], S)
-        report_inside(inside)
+        report_inside(inside, INSIDE, START, DOWN)
         save_figure(plot_patches(inside["patches"], f"model {INSIDE}, {what}"), args,
                     "faces_patches.png", dpi=90)
         save_figure(plot_fuzzy(inside["fuzzy"], setup.X_test[faces], S, START,
@@ -158,16 +163,20 @@ def interpret(runs, by_class):
     return lines
 
 
-def top_patches(net, images, labels, S, args):
-    """Per conv layer: the most active channels' top crops, over `images` placed anywhere."""
+def top_patches(net, images, labels, S, args, against):
+    """Per conv layer: the most active channels' top crops, over `images` placed anywhere; and
+    the same for the conv3 channels `against` (those that turn faces moved down into non-faces)."""
     pos = random_positions(len(images), (0, S - images.shape[-1]), (0, S - images.shape[-1]),
                            args.seed)                                        # (n, 2)
     X = place_on_canvas(images, S, pos)                                      # (n, 1, S, S)
     fields = rf.theoretical(net.layers[:LAYERS[-1] + 1])
     out = {}
-    for name, k in zip(("conv1", "conv2", "conv3"), LAYERS):
-        peaks = rf.forward_to(net.layers, k, X).max(axis=(2, 3))            # (n, C)
-        channels = np.argsort(-peaks.mean(axis=0))[:args.channels]
+    blocks = [("conv1", LAYERS[0], None), ("conv2", LAYERS[1], None), ("conv3", LAYERS[2], None),
+              ("conv3, moved down", LAYERS[2], against)]
+    for name, k, channels in blocks:
+        if channels is None:
+            peaks = rf.forward_to(net.layers, k, X).max(axis=(2, 3))        # (n, C)
+            channels = np.argsort(-peaks.mean(axis=0))[:args.channels]
         top = rf.top_patches(net.layers, k, X, channels, args.top)
         rows, cols = fields[k]
         spans = [[(rows.span(i), cols.span(j)) for i, j in units] for units in top["unit"]]
@@ -176,7 +185,8 @@ def top_patches(net, images, labels, S, args):
         out[name] = dict(top, channels=channels, face=labels[top["image"]] == 1,
                          inside=inside, size=rows.size)
     W = net[-1].params["W"]                  # (2, C): the Linear after global max pooling
-    out["conv3"]["vote"] = W[1, out["conv3"]["channels"]] - W[0, out["conv3"]["channels"]]
+    for name in ("conv3", "conv3, moved down"):
+        out[name]["vote"] = W[1, out[name]["channels"]] - W[0, out[name]["channels"]]
     return out
 
 
@@ -214,29 +224,29 @@ def fuzzy_response(net, faces, S):
             "shifts": np.array(SHIFTS)}
 
 
-def report_inside(inside):
-    """Print the top-patch and fuzzy-response numbers."""
-    print(f"\ntop patches of model {INSIDE} (the most active channels of each layer):")
-    for name, t in inside["patches"].items():
-        print(f"  {name} ({t['size']}x{t['size']} px field): {100 * t['face'].mean():.0f}% cut "
-              f"from faces; {100 * (1 - t['inside'].mean()):.0f}% of their pixels lie off the "
-              f"patch (blank canvas or padding)")
-    votes = inside["patches"]["conv3"]["vote"]
-    print("  conv3 channels' vote for 'face' in the Linear (weight to 'face' minus weight to "
-          "'not a face'): " + ", ".join(f"ch{c} {v:+.2f}" for c, v in
-                                         zip(inside["patches"]["conv3"]["channels"], votes)))
-    f = inside["fuzzy"]
-    count, change = f["count"][0], f["pred"][1:] != f["pred"][0]
-    print(f"\nfuzzy response, {len(count)} test faces at {START} moved right: the strongest "
-          f"conv3 channel has {count.mean():.1f} pixels above half its maximum (range "
-          f"{count.min()}..{count.max()})")
-    print(f"{'shift (px)':>11}{'pixels > half':>15}{'peak / unshifted':>18}{'|dP(face)|':>12}"
-          f"{'class changed':>15}")
-    for i, k in enumerate(SHIFTS[1:], 1):
-        dp = np.abs(f["p_face"][i] - f["p_face"][0])
-        print(f"{k:>11}{f['count'][i].mean():>9.1f} ({f['count'][i].min()}..{f['count'][i].max()})"
-              f"{f['peak'][i].mean():>10.2f} ({f['peak'][i].min():.2f}..{f['peak'][i].max():.2f})"
-              f"{dp.mean():>7.3f} (..{dp.max():.2f}){100 * change[i - 1].mean():>6.0f}%")
+def moved_down(net, faces, S):
+    """Which conv3 channels change the verdict when the faces move from START down by DOWN px.
+
+    After global max pooling the Linear's margin logit(face) - logit(not a face) is
+    sum_c vote_c * peak_c + const, vote = W[1] - W[0]: its change splits exactly into one term
+    per channel, vote_c * (change of channel c's peak), here averaged over the faces.
+    Returns {"margin": mean change, "terms" (C,), "vote" (C,), "peak_change" (C,), "before":
+    and "after": the mean margin at START and moved, "lost": the share of faces called 'not a
+    face' once moved}.
+    """
+    W = net[-1].params["W"].astype(np.float64)                             # (2, C)
+    peaks = [rf.forward_to(net.layers, LAYERS[-1],
+                           place_on_canvas(faces, S, (START[0] + d, START[1]))).max(axis=(2, 3))
+             for d in (0, DOWN)]                                             # 2 x (n, C)
+    change = (peaks[1] - peaks[0]).mean(axis=0)                              # (C,)
+    terms = (W[1] - W[0]) * change
+    margins = []
+    for d in (0, DOWN):
+        logits = net.logits(place_on_canvas(faces, S, (START[0] + d, START[1])))   # (n, 2)
+        margins.append(logits[:, 1].astype(np.float64) - logits[:, 0])
+    return {"margin": float(terms.sum()), "terms": terms, "vote": W[1] - W[0],
+            "peak_change": change, "before": float(margins[0].mean()),
+            "after": float(margins[1].mean()), "lost": float(np.mean(margins[1] < 0))}
 
 
 def parse_args(argv):

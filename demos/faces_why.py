@@ -5,9 +5,10 @@ Every variant is model c of demos/faces.py (conv trunk, zero padding, global max
 same data, recipe and test grid), with ONE thing changed:
 
     c as it is         faces and non-faces in the top-left corner (rows, cols 0..4), black canvas
-    no conv1-2 bias    the first two convolutions' biases held at 0: a blank canvas then gives 0
-                       at every layer, exactly the value of the zero padding, so no unit can tell
-                       the border from blank canvas (a "border detector" through the bias is gone)
+    no conv1-2 bias    the first two convolutions' biases held at 0: a blank canvas then gives
+                       exactly 0 at the input of every padded layer, the value of the zero
+                       padding, so no unit can tell padding from blank canvas by its value (a
+                       "border detector" through the biases is gone)
     circular padding   model e: the canvas wraps around, there is no border at all
     trained off edge   the training patches at rows, cols 8..12: none touches the canvas's edge
     grey canvas        every pixel minus 0.5: the blank canvas (0) is mid-grey, no longer the

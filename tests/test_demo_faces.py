@@ -25,6 +25,15 @@ def why(tmp_path_factory):
                          "--variants", "off_edge,grey", "--jobs", "1")
 
 
+def test_faces_models_are_the_corner_models_with_two_outputs():
+    from conftest import load_demo
+    demo = load_demo("faces")
+    for key in "abcdef":
+        spec = demo.faces_model(key)
+        assert spec.classes == 2 and spec.optimizer == "adam"
+        assert spec.build(60, 0)[-1].params["W"].shape[0] == 2     # Linear: (2, inputs)
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 def test_corner_directions_on_faces(faces, seed):
     r = faces[seed]["results"]
@@ -51,11 +60,22 @@ def test_fuzzy_response(faces, seed):
                                                                   off[shifts.index(2)])
 
 
+@pytest.mark.parametrize("seed", SEEDS)
+def test_moving_faces_down_pulls_toward_not_a_face(faces, seed):
+    """The margin logit(face) - logit(not a face) after global max pooling is a sum over
+    channels, so its change splits exactly into one term per channel."""
+    d = faces[seed]["inside"]["down"]
+    assert d["margin"] < 0
+    assert abs(d["before"] + d["margin"] - d["after"]) < 1e-3 * (1 + abs(d["before"]))
+
+
 def test_top_patches_and_figures(faces):
     p = faces[0]["inside"]["patches"]
-    assert list(p) == ["conv1", "conv2", "conv3"]
-    assert [p[k]["size"] for k in p] == [3, 8, 18]                 # the trunk's fields
+    assert list(p) == ["conv1", "conv2", "conv3", "conv3, moved down"]
+    assert [p[k]["size"] for k in p] == [3, 8, 18, 18]             # the trunk's fields
     assert p["conv3"]["vote"].shape == (2,)                         # --channels 2
+    down = faces[0]["inside"]["down"]
+    assert p["conv3, moved down"]["channels"][0] == np.argmin(down["terms"])
     assert all(0 <= p[k]["inside"].min() and p[k]["inside"].max() <= 1 for k in p)
     names = sorted(path.name for path in faces[0]["figures"])
     assert names == ["faces_fuzzy.png", "faces_maps.png", "faces_patches.png",

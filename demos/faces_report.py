@@ -1,4 +1,5 @@
-"""The figures of demos/faces.py: accuracy maps, sliding curves, top patches, fuzzy response."""
+"""The printed numbers and figures of demos/faces.py: accuracy maps, sliding curves, top patches,
+the fuzzy response."""
 
 import textwrap
 
@@ -117,13 +118,17 @@ def plot_patches(patches, what):
                 for side in ax.spines.values():           # blue frame: cut from a face
                     side.set(color="tab:blue" if t["face"][c, j] else "0.7", linewidth=1.5)
             vote = f"\nvotes face {t['vote'][c]:+.2f}" if "vote" in t else ""
-            axes[r, 0].set_ylabel(f"{name} ch{ch}\n{t['size']}x{t['size']} px{vote}", fontsize=8)
+            label = f"{name.split(',')[0]} ch{ch}\n{t['size']}x{t['size']} px{vote}"
+            if "moved down" in name:
+                label += "\n(moved down)"
+            axes[r, 0].set_ylabel(label, fontsize=8)
             r += 1
     fig.colorbar(im, ax=axes, shrink=0.5, label="pixel (0 black .. 1 white); orange: padding")
     fig.suptitle(f"What drives the most active channels of each layer ({what}): the crops "
                  "(each unit's field) that excite them most,\nbest first; blue frame = cut "
                  "from a face, grey = from a non-face; 'votes face': the Linear's weight to "
-                 "'face' minus 'not a face'", fontsize=10)
+                 "'face' minus 'not a face';\n'moved down': the conv3 channels that lower the "
+                 "'face' margin most when the faces move 16 px down", fontsize=10)
     return fig
 
 
@@ -171,3 +176,36 @@ def plot_fuzzy(fuzzy, faces, S, start, what):
            f"outline: pixels above half the unshifted maximum. Below: the same numbers for "
            f"every test face", width)
     return fig
+
+
+def report_inside(inside, model, start, down):
+    """Print the top-patch, moved-down and fuzzy-response numbers of `model`."""
+    print(f"\ntop patches of model {model} (the most active channels of each layer):")
+    for name, t in list(inside["patches"].items())[:3]:
+        print(f"  {name} ({t['size']}x{t['size']} px field): {100 * t['face'].mean():.0f}% cut "
+              f"from faces; {100 * (1 - t['inside'].mean()):.0f}% of their pixels lie off the "
+              f"patch (blank canvas or padding)")
+    votes = inside["patches"]["conv3"]["vote"]
+    print("  conv3 channels' vote for 'face' in the Linear (weight to 'face' minus weight to "
+          "'not a face'): " + ", ".join(f"ch{c} {v:+.2f}" for c, v in
+                                         zip(inside["patches"]["conv3"]["channels"], votes)))
+    d = inside["down"]
+    worst = np.argsort(d["terms"])[:3]                                      # most against 'face'
+    print(f"\nfaces moved from {start} down by {down} px: the margin logit(face) - logit(not a "
+          f"face), {d['before']:+.2f} on average before, changes by {d['margin']:+.2f}; "
+          f"{100 * d['lost']:.0f}% of the faces are then called 'not a face'. The channels that "
+          "pull it down most: "
+          + ", ".join(f"ch{c} {d['terms'][c]:+.2f} (peak {d['peak_change'][c]:+.2f}, vote "
+                      f"{d['vote'][c]:+.2f})" for c in worst))
+    f = inside["fuzzy"]
+    count, change = f["count"][0], f["pred"][1:] != f["pred"][0]
+    print(f"\nfuzzy response, {len(count)} test faces at {start} moved right: the strongest "
+          f"conv3 channel has {count.mean():.1f} pixels above half its maximum (range "
+          f"{count.min()}..{count.max()})")
+    print(f"{'shift (px)':>11}{'pixels > half':>15}{'peak / unshifted':>18}{'|dP(face)|':>12}"
+          f"{'class changed':>15}")
+    for i, k in enumerate(inside["fuzzy"]["shifts"][1:], 1):
+        dp = np.abs(f["p_face"][i] - f["p_face"][0])
+        print(f"{k:>11}{f['count'][i].mean():>9.1f} ({f['count'][i].min()}..{f['count'][i].max()})"
+              f"{f['peak'][i].mean():>10.2f} ({f['peak'][i].min():.2f}..{f['peak'][i].max():.2f})"
+              f"{dp.mean():>7.3f} (..{dp.max():.2f}){100 * change[i - 1].mean():>6.0f}%")
