@@ -1,9 +1,10 @@
 """Faces in one corner: the corner experiment on real photographs, and what its units see.
 
 The data are scikit-image's 200 grey-scale 25x25 patches from Labeled Faces in the Wild (bundled,
-nothing downloaded): 100 faces and 100 patches of the same photographs that are not faces. The
-seed splits them 140 / 60 (half faces in each part); the 140 training patches come with their
-mirror images. Every training patch sits in the top-left corner of a blank (black) canvas, at
+nothing downloaded): 100 faces and 100 patches of the photographs' backgrounds, many of them
+with pure-black regions where the patch passed the photograph's edge. The seed splits them
+140 / 60 (half faces in each part); the 140 training patches come with their mirror images.
+Every training patch sits in the top-left corner of a blank (black) canvas, at
 rows and columns 0..4; then all 60 test patches are placed at every position of a grid and
 scored there. The canvas follows the corner protocol's rule (2 x 25 + 16, rounded up to a
 multiple of 4: 68x68). The six networks are the corner protocol's (minicnn.measure.corner), with
@@ -63,14 +64,17 @@ def faces_model(key):
 def main(argv=None):
     args = parse_args(argv)
     data = load_faces(mirror=not args.quick, rng=args.seed)        # --quick: half the data
-    setup = corner.prepare(data, quick=args.quick, canvas=args.canvas, copies=args.copies,
-                           stride=args.stride, rng=args.seed)
+    try:
+        setup = corner.prepare(data, quick=args.quick, canvas=args.canvas, copies=args.copies,
+                               stride=args.stride, rng=args.seed)
+    except ValueError as e:
+        raise SystemExit(f"faces.py: error: {e}") from None
     S, s, grid = setup.canvas, setup.image, setup.grid
-    print(f"faces: {len(setup.X)} training canvases ({args.copies} copies of each of "
-          f"{len(data[0])} patches{'' if args.quick else ', mirror images included'}, each at "
-          f"a random position 0.."
-          f"{corner.CORNER} of a {S}x{S} canvas); {len(setup.X_test)} test patches (half faces) "
-          f"at each of {len(grid)}x{len(grid)} grid positions {grid.tolist()}")
+    print(f"faces: {len(setup.X)} training canvases (each of {len(data[0])} patches"
+          f"{'' if args.quick else ', mirror images included,'} at {args.copies} random "
+          f"position{'s' * (args.copies > 1)} 0..{corner.CORNER} of a {S}x{S} canvas); "
+          f"{len(setup.X_test)} test patches (half faces) at each of {len(grid)}x{len(grid)} "
+          f"grid positions {grid.tolist()}")
 
     # ---- train every model in the corner, test it on the grid ----------------------------------
     keys = args.models.split(",")

@@ -180,7 +180,14 @@ def parse_args(argv):
     args.variants = args.variants.split(",")
     if set(args.variants) - set(VARIANTS):
         p.error(f"--variants must name some of {','.join(VARIANTS)}, got {args.variants}")
-    args.seeds = [int(s) for s in args.seeds.split(",")]
+    try:
+        args.seeds = [int(s) for s in args.seeds.split(",")]
+    except ValueError:
+        p.error(f"--seeds must be comma-separated ints, e.g. 0,1,2, got {args.seeds!r}")
+    grid = grid_offsets(corner.default_canvas(25, args.quick), 25, args.stride)
+    if "off_edge" in args.variants and not any(OFF_EDGE[0] <= g <= OFF_EDGE[1] for g in grid):
+        p.error(f"--stride {args.stride} leaves no grid point {grid.tolist()} in the off-edge "
+                f"training region {OFF_EDGE}: choose another stride or leave out off_edge")
     return args
 
 
