@@ -235,6 +235,8 @@ def train(model, X, y, *, quick=False, epochs=None, lr=None, batch_size=32, rng=
     S = X.shape[-1]
     net = spec.build(S, np.random.default_rng(rng))
     epochs, lr = recipe(spec, quick, epochs, lr)
+    check_choice(spec.optimizer, "optimizer", f"corner model {spec.description!r}",
+                 ["sgd", "adam"])
     optimizer = Adam(lr) if spec.optimizer == "adam" else SGD(lr, momentum=0.9)
     fit(net, X, y, epochs=epochs, batch_size=batch_size, rng=rng, progress=False,
         optimizer=optimizer, transform=RandomShift(S, keep_inside=True) if spec.augment else None)
