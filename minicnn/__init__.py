@@ -8,6 +8,7 @@ connected head reads every position separately.
 
 from .checkpoint import load_weights, save_weights
 from .data import augment, download_mnist, load_digits, load_idx, load_mnist, place_on_canvas
+from .data import load_faces
 from .extensions import (
     BlurPool2D,
     CircularMaxPool2D,
@@ -61,6 +62,6 @@ __all__ = [  # noqa: RUF022 (grouped by topic, not sorted)
     "save_weights", "load_weights", "check_layer", "check_model", "numerical_gradient",
     "rel_error", "ShapeError", "NonFiniteError",
     # data and measuring
-    "load_digits", "place_on_canvas", "load_idx", "load_mnist", "download_mnist",
+    "load_digits", "load_faces", "place_on_canvas", "load_idx", "load_mnist", "download_mnist",
     "augment", "equivariance", "positions",
 ]

@@ -28,7 +28,7 @@ from ..extensions.polyphase import CircularMaxPool2D, PolyphaseDownsample2D
 from ..layers import Conv2D, Flatten, GlobalAvgPool2D, GlobalMaxPool2D, Linear, MaxPool2D, ReLU
 from ..layers.base import as_rng, check_choice, check_int
 from ..model import Sequential
-from ..optim import SGD
+from ..optim import SGD, Adam
 from ..train import fit
 from .consistency import consistency, one_pixel_fragility
 from .positions import accuracy_map, grid_offsets, place_in_region, summarize_map
@@ -71,20 +71,20 @@ def feature_shape(layers, canvas):
     return tuple(shape[1:])
 
 
-def flatten_head(features, rng=None):
+def flatten_head(features, rng=None, classes=10):
     """Flatten + Linear: its own weights for every class, channel AND position of (C, h, w)."""
     C, h, w = features
-    return [Flatten(), Linear(C * h * w, 10, rng=rng)]
+    return [Flatten(), Linear(C * h * w, classes, rng=rng)]
 
 
-def global_avg_head(features, rng=None):
+def global_avg_head(features, rng=None, classes=10):
     """Global average pooling + Linear: each channel's mean over all positions is classified."""
-    return [GlobalAvgPool2D(), Linear(features[0], 10, rng=rng)]
+    return [GlobalAvgPool2D(), Linear(features[0], classes, rng=rng)]
 
 
-def global_max_head(features, rng=None):
+def global_max_head(features, rng=None, classes=10):
     """Global max pooling + Linear: each channel's maximum over all positions is classified."""
-    return [GlobalMaxPool2D(), Linear(features[0], 10, rng=rng)]
+    return [GlobalMaxPool2D(), Linear(features[0], classes, rng=rng)]
 
 
 @dataclass(frozen=True)
@@ -93,12 +93,15 @@ class CornerModel:
 
     description: str                # how tables and figures name it
     padding_mode: str = "zeros"     # of every convolution in the trunk
-    head: Callable = flatten_head   # head(features (C, h, w), rng) -> the layers after the trunk
+    head: Callable = flatten_head   # head(features (C, h, w), rng, classes) -> the layers after
+                                    # the trunk
     augment: bool = False           # every batch shifted anywhere on the canvas, freshly at random
     lr: float = 0.03                # SGD learning rate (momentum 0.9)
     epochs: int = 6                 # a full run; quick runs train half as many
     trunk: Callable = trunk         # trunk(padding_mode, rng) -> layers
     builder: Callable = None        # build(canvas, rng) -> Sequential, instead of trunk + head
+    classes: int = 10               # outputs of the head's Linear (2 for faces / not faces)
+    optimizer: str = "sgd"          # "sgd" (momentum 0.9) or "adam", at the rate `lr`
 
     def build(self, canvas, rng=None):
         """The untrained network for inputs (N, 1, canvas, canvas)."""
@@ -106,7 +109,7 @@ class CornerModel:
         if self.builder is not None:
             return self.builder(canvas, rng)
         layers = self.trunk(self.padding_mode, rng)
-        return Sequential(layers + self.head(feature_shape(layers, canvas), rng))
+        return Sequential(layers + self.head(feature_shape(layers, canvas), rng, self.classes))
 
 
 # b's average over the S/4 x S/4 positions divides every gradient reaching the trunk by 64: it
@@ -224,17 +227,19 @@ def load_data(name="digits", data_dir=None, *, downsample=2, train_size=None, te
 def train(model, X, y, *, quick=False, epochs=None, lr=None, batch_size=32, rng=0):
     """Build `model` (see as_model) and train it the corner experiment's way on X (M, 1, S, S).
 
-    SGD with momentum 0.9 at the model's rate (or `lr`) for its epochs (half with quick, or
-    `epochs`); an augmented model sees every canvas shifted anywhere the digit fits, freshly at
-    random in every batch. Returns the trained Sequential.
+    SGD with momentum 0.9 (or Adam, if the model says so) at the model's rate (or `lr`) for its
+    epochs (half with quick, or `epochs`); an augmented model sees every canvas shifted anywhere
+    the digit fits, freshly at random in every batch. Returns the trained Sequential.
     """
     spec = as_model(model)
     S = X.shape[-1]
     net = spec.build(S, np.random.default_rng(rng))
     epochs, lr = recipe(spec, quick, epochs, lr)
+    check_choice(spec.optimizer, "optimizer", f"corner model {spec.description!r}",
+                 ["sgd", "adam"])
+    optimizer = Adam(lr) if spec.optimizer == "adam" else SGD(lr, momentum=0.9)
     fit(net, X, y, epochs=epochs, batch_size=batch_size, rng=rng, progress=False,
-        optimizer=SGD(lr, momentum=0.9),
-        transform=RandomShift(S, keep_inside=True) if spec.augment else None)
+        optimizer=optimizer, transform=RandomShift(S, keep_inside=True) if spec.augment else None)
     return net
 
 
@@ -291,11 +296,14 @@ def run(model, setup=None, *, quick=False, epochs=None, lr=None, batch_size=32, 
     return Result(spec.description, acc, summary, net, setup, time.time() - start)
 
 
-def table(summaries, setup):
-    """The results table, accuracies in %: one row per {label: summary} (see Result.summary)."""
+def table(summaries, setup, noun="digits"):
+    """The results table, accuracies in %: one row per {label: summary} (see Result.summary).
+
+    noun: what the test images are called in the header and footnote.
+    """
     S, s = setup.canvas, setup.image
     chance = 100 / len(np.unique(setup.y_test))
-    lines = [(f"accuracy (%) on the test digits; trained region = positions 0..{CORNER}, far "
+    lines = [(f"accuracy (%) on the test {noun}; trained region = positions 0..{CORNER}, far "
               f"quadrant = positions {S // 2}..{S - s} (chance = {chance:.0f}%)"),
              (f"{'model':<26}{'trained':>8}{'far':>8}{'mean':>8}{'min':>8}{'max-min':>9}"
               f"{'consist.':>9}{'1px chg':>8}{'epochs':>7}{'lr':>6}")]
@@ -305,6 +313,7 @@ def table(summaries, setup):
                        ("fragility", 8)) if k in r)
         extra = f"{r['epochs']:7d}{r['lr']:6.2g}" if "epochs" in r else ""
         lines.append(f"{label:<26}{line}{extra}")
-    lines.append("consist. = % of test digits given the same class at two random canvas positions;"
-                 "\n1px chg = % of test digits whose class changes when moved by one pixel")
+    lines.append(f"consist. = % of test {noun} given the same class at two random canvas "
+                 f"positions;\n1px chg = % of test {noun} whose class changes when moved by one "
+                 "pixel")
     return "\n".join(lines)
