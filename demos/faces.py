@@ -69,7 +69,7 @@ def main(argv=None):
                                stride=args.stride, rng=args.seed)
     except ValueError as e:
         raise SystemExit(f"faces.py: error: {e}") from None
-    S, s, grid = setup.canvas, setup.image, setup.grid
+    S, grid = setup.canvas, setup.grid
     print(f"faces: {len(setup.X)} training canvases (each of {len(data[0])} patches"
           f"{'' if args.quick else ', mirror images included,'} at {args.copies} random "
           f"position{'s' * (args.copies > 1)} 0..{corner.CORNER} of a {S}x{S} canvas); "
@@ -133,15 +133,15 @@ def far_by_class(net, setup):
     for r in far:
         for c in far:
             pred = net.predict(place_on_canvas(setup.X_test, setup.canvas, (int(r), int(c))))
-            for label in right:
-                right[label].append(np.mean(pred[setup.y_test == label] == label))
+            for label, scores in right.items():
+                scores.append(np.mean(pred[setup.y_test == label] == label))
     return float(np.mean(right[1])), float(np.mean(right[0]))
 
 
 def interpret(runs, by_class):
     """Sentences, each chosen by the measured numbers."""
     s = {key: r.summary for key, r in runs.items()}
-    pct = lambda v: f"{100 * v:.0f}%"                                        # noqa: E731
+    pct = lambda v: f"{100 * v:.0f}%"
     lines = []
     for key, r in s.items():
         faces, others = by_class[key]

@@ -40,8 +40,8 @@ def plot_maps(runs, setup, what):
                                    fill=False, edgecolor="red", linestyle="--"))
         ax.set_title(title, fontsize=9)
         ax.set(xlabel="canvas column (px)", ylabel="canvas row (px)")
-    for ax, label, title in zip(axes[0, 2:4], (1, 0), ("test faces", "test non-faces (black:\n"
-                                                      "past the photograph's edge)")):
+    for ax, label, title in zip(axes[0, 2:4], (1, 0), ("test faces", ("test non-faces (black:\n"
+                                                       "past the photograph's edge)"))):
         ax.imshow(_mosaic(setup.X_test[setup.y_test == label][:16]), cmap="gray", vmin=0, vmax=1)
         ax.set_title(title, fontsize=9)
         ax.axis("off")

@@ -31,7 +31,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from common import finish, parser, run_jobs, save_figure
 
-from minicnn import Conv2D, load_faces, place_on_canvas
+from minicnn import Conv2D, load_faces
 from minicnn.measure import corner
 from minicnn.measure.positions import accuracy_map, grid_offsets, place_in_region, summarize_map
 
@@ -95,9 +95,9 @@ def main(argv=None):
              for seed in args.seeds for v in args.variants}
     results = run_jobs(tasks, args.jobs, done=lambda key, r: print(
         f"  {VARIANTS[key[0]]}, seed {key[1]}: far {100 * r[0]['far']:.0f}%", flush=True))
-    print(f"\nmodel c on faces, one change at a time; accuracy (%), chance 50; top rows = mean "
-          f"over the first grid row (patch moved right), left cols = first grid column (moved "
-          f"down)")
+    print("\nmodel c on faces, one change at a time; accuracy (%), chance 50; top rows = mean "
+          "over the first grid row (patch moved right), left cols = first grid column (moved "
+          "down)")
     print(f"{'variant':<19}{'seed':>5}{'trained':>8}{'far':>6}{'min':>6}{'faces far':>10}"
           f"{'others far':>11}{'top rows':>9}{'left cols':>10}")
     for (v, seed), (r, _, _) in results.items():

@@ -7,8 +7,15 @@ connected head reads every position separately.
 """
 
 from .checkpoint import load_weights, save_weights
-from .data import augment, download_mnist, load_digits, load_idx, load_mnist, place_on_canvas
-from .data import load_faces
+from .data import (
+    augment,
+    download_mnist,
+    load_digits,
+    load_faces,
+    load_idx,
+    load_mnist,
+    place_on_canvas,
+)
 from .extensions import (
     BlurPool2D,
     CircularMaxPool2D,

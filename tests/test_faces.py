@@ -44,7 +44,7 @@ def test_split_is_disjoint_complete_and_fixed_by_the_seed(split):
 
 
 def test_mirror_doubles_training_only(split):
-    X_tr, y_tr, X_te, y_te = load_faces(mirror=True, rng=0)
+    X_tr, y_tr, X_te, _ = load_faces(mirror=True, rng=0)
     assert X_tr.shape == (280, 1, 25, 25) and np.array_equal(y_tr[:140], y_tr[140:])
     assert np.array_equal(X_tr[:140], split[0]) and np.array_equal(X_tr[140:], split[0][..., ::-1])
     assert np.array_equal(X_te, split[2]) and X_tr.flags["C_CONTIGUOUS"]

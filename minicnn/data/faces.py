@@ -31,7 +31,7 @@ def load_faces(test_size=60, mirror=False, rng=0, dtype=np.float32):
     if not isinstance(mirror, bool):
         raise TypeError(f"load_faces: mirror must be True or False, got {mirror!r}")
     seed = check_int(rng, "rng", "load_faces", minimum=0)
-    from skimage.data import lfw_subset        # imported here: only the faces need scikit-image
+    from skimage.data import lfw_subset  # imported here: only the faces need scikit-image
 
     X = lfw_subset().astype(dtype)[:, None]                             # (200, 1, 25, 25)
     y = np.repeat([1, 0], N_PER_CLASS).astype(np.int64)                 # faces first
