@@ -62,7 +62,8 @@ def check_writable(path, where):
     if not os.path.isdir(folder):
         kind = "a file, not a folder" if os.path.exists(folder) else "missing"
         error = NotADirectoryError if os.path.exists(folder) else FileNotFoundError
-        raise error(f"{where}={path!r} cannot be written: its folder {folder!r} is {kind}"
+        shown = os.path.dirname(path) or "."                  # as the learner wrote it
+        raise error(f"{where}={path!r} cannot be written: its folder {shown!r} is {kind}"
                     + ("; create it first (os.makedirs)" if kind == "missing" else ""))
     try:
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".minicnn-", suffix=".tmp")

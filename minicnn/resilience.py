@@ -23,9 +23,9 @@ from tqdm.auto import tqdm
 from .checkpoint import load_checkpoint, save_checkpoint
 
 KEEP = " The model keeps the weights from before this batch; try a smaller learning rate."
-# A loss this many times that of a uniform guess (ln K) means the steps are far too large: the
-# logits differ by millions. It stays finite, so nothing stops the run; fit warns instead.
-DIVERGED = 1e6
+# A loss this many times that of a uniform guess (ln K) means the logits are wildly wrong: the
+# steps are far too large (or the inputs unscaled). It stays finite, so fit warns instead.
+DIVERGED = 1e3
 
 
 class NonFiniteError(FloatingPointError):
@@ -157,8 +157,9 @@ class TrainingRun:
         self.warned = True
         warnings.warn(f"fit: epoch {self.epoch}'s mean training loss is {loss:.3g}, more than "
                       f"{DIVERGED:g} times that of a uniform guess (ln {self.num_classes} = "
-                      f"{chance:.3g}): the steps are far too large and the run is diverging. "
-                      f"Try a smaller learning rate than {self.optimizer!r}",
+                      f"{chance:.3g}): the steps are far too large and the run is diverging "
+                      f"(try a smaller learning rate than {self.optimizer!r}), or the inputs are "
+                      "not scaled to about [0, 1]",
                       RuntimeWarning, stacklevel=4)
 
     def save(self):

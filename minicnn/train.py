@@ -49,14 +49,15 @@ def fit(model, X, y, epochs=10, batch_size=64, optimizer=None, transform=None,
     The model trains in training mode and is validated in evaluation mode (model.train() /
     .eval(), which only Dropout notices); afterwards every layer has the mode it had before.
     History keys: "loss", "acc" (per epoch, on the training batches) and, with validation data,
-    "val_loss", "val_acc"; after Ctrl-C also "interrupted": True. A loss that grows a million
-    times past a uniform guess's while staying finite gives a RuntimeWarning.
+    "val_loss", "val_acc"; after Ctrl-C also "interrupted": True. An epoch whose mean loss is
+    over a thousand times a uniform guess's (ln K) gives a RuntimeWarning: it is diverging.
     """
     X, y, K = check_dataset(model, X, y, "fit")
     epochs = check_int(epochs, "epochs", "fit", minimum=0)
     batch_size = check_int(batch_size, "batch_size", "fit", minimum=1)
     validation_data = check_validation_data(model, validation_data)
     optimizer = check_optimizer(optimizer, model)
+    check_transform(transform)
     check_resume(resume, checkpoint)
     if checkpoint is not None:
         check_writable(checkpoint, "fit: checkpoint")
@@ -125,13 +126,17 @@ def check_resume(resume, checkpoint):
                                 f"beginning, leave resume=None){hint}")
 
 
-def checked_transform(transform, xb, rng):
-    """transform(xb, rng), which must return a floating-point array shaped like xb."""
-    if isinstance(transform, type) or not callable(transform):
+def check_transform(transform):
+    """None, a function (x_batch, rng) -> x_batch, or an object such as RandomShift(2)."""
+    if transform is not None and (isinstance(transform, type) or not callable(transform)):
         raise TypeError(f"fit: transform must be a function (x_batch, rng) -> x_batch or an "
                         f"object such as augment.RandomShift(2), got {transform!r}"
                         + (" (the class itself: call it with its arguments)"
                            if isinstance(transform, type) else ""))
+
+
+def checked_transform(transform, xb, rng):
+    """transform(xb, rng), which must return a floating-point array shaped like xb."""
     out = transform(xb, rng)
     name = getattr(transform, "__name__", None) or repr(transform)
     if not isinstance(out, np.ndarray):
@@ -183,7 +188,8 @@ def check_dataset(model, X, y, where):
 
 def check_is_model(model, where):
     """`model` must be a built Sequential (or alike), not a class or a function that builds one."""
-    if not all(hasattr(model, a) for a in ("forward", "backward", "output_shapes", "mode")):
+    if isinstance(model, type) or not all(hasattr(model, a) for a in
+                                          ("forward", "backward", "output_shapes", "mode")):
         what = ("the class " + model.__name__ if isinstance(model, type) else
                 f"the function {model.__name__}" if callable(model) and hasattr(model, "__name__")
                 else type(model).__name__)
