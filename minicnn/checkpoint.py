@@ -45,9 +45,10 @@ def check_model_and_path(model, path, where):
         raise TypeError(f"{where}(model, path): the arguments are swapped, got the path "
                         f"{os.fspath(model)!r} first and the model second; call "
                         f"{where}(model, {os.fspath(model)!r})")
-    if not hasattr(model, "state_dict"):
+    if isinstance(model, type) or not hasattr(model, "state_dict"):
+        what = f"the class {model.__name__}" if isinstance(model, type) else type(model).__name__
         raise TypeError(f"{where}(model, path): model must be a Sequential (anything with "
-                        f"state_dict()), got {type(model).__name__}")
+                        f"state_dict()), got {what}")
     if not is_path:
         raise TypeError(f"{where}(model, path): path must be a str or os.PathLike, got "
                         f"{type(path).__name__}")

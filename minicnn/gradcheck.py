@@ -129,6 +129,9 @@ def check_layer(layer, x, h=1e-6, rng=None):
     the worst. Warns (PrecisionWarning) if the layer computes in float32.
     """
     check_number(h, "h", "check_layer", low=0, low_open=True)
+    if isinstance(layer, type):
+        raise TypeError(f"check_layer: got the class {layer.__name__} itself; pass a layer, "
+                        f"e.g. {layer.__name__}(...).astype(np.float64)")
     if not all(hasattr(layer, a) for a in ("params", "grads")):
         raise TypeError(f"check_layer: {type(layer).__name__} has no self.params or self.grads: "
                         "its __init__ must call super().__init__() before anything else")

@@ -193,9 +193,11 @@ def check_is_model(model, where):
         what = ("the class " + model.__name__ if isinstance(model, type) else
                 f"the function {model.__name__}" if callable(model) and hasattr(model, "__name__")
                 else type(model).__name__)
+        hint = (" (call it to build the model first)" if callable(model) else
+                f" ({where}(model, X, y): the model comes first)"
+                if isinstance(model, np.ndarray) else "")
         raise TypeError(f"{where}: model must be a built network such as "
-                        f"Sequential([Flatten(), Linear(64, 10)]), got {what}"
-                        + (" (call it to build the model first)" if callable(model) else ""))
+                        f"Sequential([Flatten(), Linear(64, 10)]), got {what}{hint}")
 
 
 def num_classes(model, example_shape, where):

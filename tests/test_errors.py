@@ -278,6 +278,13 @@ CASES = [
      r"fit: parameter 4.W of the model is int32, which cannot train"),
     ("rng of load_digits a string", "load_digits(rng='seed')", TypeError,
      r"load_digits: rng must be an int seed >= 0, a numpy Generator or None, got 'seed'"),
+    ("fit with the data before the model", "fit(X, model, y)", TypeError,
+     r"fit: model must be a built network.*got ndarray \(fit\(model, X, y\): the model comes "
+     r"first\)"),
+    ("save_weights of the Sequential class", "save_weights(Sequential, 'm.npz')", TypeError,
+     r"save_weights\(model, path\): model must be a Sequential.*got the class Sequential"),
+    ("check_layer given a layer's class", "check_layer(Conv2D, x)", TypeError,
+     r"check_layer: got the class Conv2D itself; pass a layer, e.g. Conv2D\(...\)"),
 ]
 
 
