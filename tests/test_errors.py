@@ -99,6 +99,10 @@ CASES = [
      "[3, 10])"), ValueError, r"softmax_cross_entropy: labels y must be in \[0, 9\].*10"),
     ("non-integer labels", "softmax_cross_entropy(np.zeros((2, 10), np.float32), [0.5, 1])",
      TypeError, r"softmax_cross_entropy: labels y must be integers"),
+    ("NaN logits into the loss",
+     "softmax_cross_entropy(np.array([[0.0, 1.0], [np.nan, 0.0]]), [0, 1])", mc.NonFiniteError,
+     r"softmax_cross_entropy: the logits contain NaN or inf in 1 of 2 rows \(first: row 1\), so "
+     r"the loss is nan"),
     ("fewer labels than logits", "softmax_cross_entropy(np.zeros((3, 10), np.float32), [1, 2])",
      ShapeError, r"softmax_cross_entropy.*labels y of shape \(3,\).*\(2,\)"),
     # --- fit and evaluate
