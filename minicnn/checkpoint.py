@@ -127,8 +127,7 @@ def load_checkpoint(path, model, optimizer, num_examples, batch_size, shuffle,
 
     Everything is read and checked first (format, optimiser class, parameter names and shapes,
     hyperparameters, data size, batch size, shuffling, kind of random generator), so a
-    truncated, corrupted or
-    mismatched file raises and leaves the model and optimiser untouched.
+    truncated, corrupted or mismatched file raises and leaves the model and optimiser untouched.
     Returns (history, progress).
     """
     arrays = read_npz(path, "checkpoint")

@@ -104,7 +104,7 @@ class Sequential:
             _check_returned(i, layer, x, "forward")
         return x
 
-    def dtype(self):
+    def _param_dtype(self):
         """The one floating dtype of every parameter, or None (no parameters, or several)."""
         dtypes = {p.dtype for _, p, _ in self.param_items()}
         if len(dtypes) == 1 and np.issubdtype(next(iter(dtypes)), np.floating):
@@ -113,7 +113,7 @@ class Sequential:
 
     def _as_param_dtype(self, x):
         """x cast to the parameters' dtype if both are floating point and differ."""
-        dtype = self.dtype()
+        dtype = self._param_dtype()
         if (dtype is None or not isinstance(x, np.ndarray) or x.dtype == dtype
                 or not np.issubdtype(x.dtype, np.floating) or x.dtype == np.float16):
             return x
