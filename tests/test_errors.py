@@ -280,6 +280,21 @@ CASES = [
     ("a model with integer weights in fit",
      "model[4].params['W'] = np.zeros((10, 64), np.int32); fit(model, X, y)", TypeError,
      r"fit: parameter 4.W of the model is int32, which cannot train"),
+    ("validation_data of three items", "fit(model, X, y, validation_data=(X, y, y))",
+     TypeError, r"fit: validation_data must be a pair \(X_val, y_val\), got \(array\("),
+    ("a transform that is not callable", "fit(model, X, y, transform='shift')", TypeError,
+     r"fit: transform must be a function \(x_batch, rng\) -> x_batch.*got 'shift'$"),
+    ("a function that builds the model instead of the model", "fit(lambda: model, X, y)",
+     TypeError, r"fit: model must be a built network.*got the function <lambda> \(call it to "
+     r"build the model first\)"),
+    ("a checkpoint path that is a folder", "fit(model, X, y, checkpoint='.')",
+     IsADirectoryError, r"fit: checkpoint='.' is a folder; give a file name inside it, e.g. "
+     r"'./run.npz'"),
+    ("a checkpoint in a missing folder", "fit(model, X, y, checkpoint='runs/run.npz')",
+     FileNotFoundError, r"fit: checkpoint='runs/run.npz' cannot be written: its folder 'runs' "
+     r"is missing; create it first"),
+    ("a checkpoint path that is not a path", "fit(model, X, y, checkpoint=3)", TypeError,
+     r"fit: checkpoint must be a path \(str or os.PathLike\), got 3"),
     ("rng of load_digits a string", "load_digits(rng='seed')", TypeError,
      r"load_digits: rng must be an int seed >= 0, a numpy Generator or None, got 'seed'"),
     ("fit with the data before the model", "fit(X, model, y)", TypeError,
@@ -573,7 +588,8 @@ def test_resume_compares_the_optimiser_settings_and_old_checkpoints_still_load(t
     monkeypatch.chdir(tmp_path)
     ns = namespace(".")
     before = ns["model"].state_dict()
-    for other in (mc.SGD(0.05), mc.SGD(0.01, momentum=0.9), mc.Adam(0.05)):
+    for other in (mc.SGD(0.05), mc.SGD(0.01, momentum=0.9), mc.Adam(0.05),
+                  mc.SGD(0.05, momentum=0.9, weight_decay=1e-4)):
         with pytest.raises(ValueError, match="written by a different run: optimizer"):
             mc.fit(ns["model"], ns["X"], ns["y"], epochs=2, optimizer=other, resume="run.npz",
                    progress=False)
@@ -586,6 +602,15 @@ def test_resume_compares_the_optimiser_settings_and_old_checkpoints_still_load(t
     np.savez("old.npz", **arrays)
     old = mc.fit(make_model(), ns["X"], ns["y"], epochs=2, resume="old.npz", progress=False)
     assert old == same and len(same["loss"]) == 2
+    mc.fit(make_model(), ns["X"], ns["y"], epochs=1, optimizer=mc.Adam(0.01),
+           checkpoint="adam.npz", progress=False)
+    for other in (mc.Adam(0.01, betas=(0.8, 0.999)), mc.Adam(0.01, eps=1e-6)):
+        with pytest.raises(ValueError, match=r"optimizer Adam\(lr=0.01, betas=\[0.9, 0.999\], "
+                                             r"eps=1e-08, weight_decay=0.0\) there"):
+            mc.fit(make_model(), ns["X"], ns["y"], epochs=2, optimizer=other, resume="adam.npz",
+                   progress=False)
+    mc.fit(make_model(), ns["X"], ns["y"], epochs=2, optimizer=mc.Adam(0.01), resume="adam.npz",
+           progress=False)
 
 
 def test_saved_files_get_the_mode_of_a_new_file_and_a_failed_save_leaves_nothing(tmp_path):
@@ -683,6 +708,7 @@ class InPlaceMomentum(mc.optim.Optimizer):
 def test_a_refused_step_leaves_an_in_place_optimisers_state_as_it_was():
     model = mc.Sequential([Param([1.0, 2.0])])
     opt = InPlaceMomentum(0.5)
+    assert repr(opt) == "InPlaceMomentum(lr=0.5)"           # the base class's settings
     opt.step(model)
     velocity = opt.state["0.W"]
     np.testing.assert_array_equal(velocity, [1.0, 2.0])
