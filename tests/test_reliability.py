@@ -333,3 +333,17 @@ def test_model_forward_in_chunks_matches_one_pass(monkeypatch):
     assert np.allclose(model.backward(np.ones_like(out)), dx, rtol=1e-5, atol=1e-6)
     for n, _, g in model.param_items():
         assert np.allclose(g, grads[n], rtol=1e-5, atol=1e-5)
+
+
+def test_fit_runs_in_a_worker_thread_where_no_signal_can_be_held_back():
+    """Only the main thread may set a SIGINT handler; elsewhere the deferral does nothing."""
+    import threading
+    X, y = make_data()
+    kw = {"epochs": 2, "batch_size": 8, "rng": 6, "transform": noisy, "progress": False}
+    main = make_model()
+    expected = mc.fit(main, X, y, **kw)
+    model, out = make_model(), {}
+    thread = threading.Thread(target=lambda: out.update(history=mc.fit(model, X, y, **kw)))
+    thread.start()
+    thread.join()
+    assert out["history"] == expected and same_weights(weights(model), weights(main))
