@@ -226,7 +226,8 @@ CASES = [
     # --- round 3: the newer APIs (engine, measuring tools, files)
     ("a classifier's logits given to equivariance_error",
      "equivariance.equivariance_error(model.forward, x, (0, 1))", ShapeError,
-     r"equivariance_error: f\(x\) has shape \(2, 10\).*feature maps \(N, C, H, W\).*invariance_error"),
+     r"equivariance_error: f\(x\) has shape \(2, 10\).*feature maps \(N, C, H, W\)"
+     r".*invariance_error"),
     ("a shift given as one int", "equivariance.equivariance_error(model[0].forward, x, 1)",
      TypeError, r"equivariance_error: shift must be a pair of ints \(dy, dx\).*got 1.*\(0, 1\)"),
     ("stride 0 in equivariance_error",
