@@ -296,6 +296,14 @@ CASES = [
      r"is missing; create it first"),
     ("a checkpoint path that is not a path", "fit(model, X, y, checkpoint=3)", TypeError,
      r"fit: checkpoint must be a path \(str or os.PathLike\), got 3"),
+    ("load_digits with an integer dtype", "load_digits(dtype=np.uint8)", TypeError,
+     r"load_digits: dtype must be a floating-point type such as np.float32, got uint8"),
+    ("a batch shape where one image's shape is meant",
+     "equivariance.conv_as_dense_matrix(model[0], (1, 1, 8, 8))", ShapeError,
+     r"conv_as_dense_matrix: input_shape must be \(C, H, W\) of one image.*got \(1, 1, 8, 8\) "
+     r"\(leave out the batch axis\)"),
+    ("conv_as_dense_matrix of a Linear layer", "equivariance.conv_as_dense_matrix(model[4], "
+     "(1, 8, 8))", TypeError, r"conv_as_dense_matrix: layer must be a Conv2D, got Linear"),
     ("rng of load_digits a string", "load_digits(rng='seed')", TypeError,
      r"load_digits: rng must be an int seed >= 0, a numpy Generator or None, got 'seed'"),
     ("fit with the data before the model", "fit(X, model, y)", TypeError,

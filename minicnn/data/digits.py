@@ -14,6 +14,9 @@ def load_digits(test_fraction=0.25, rng=0, dtype=np.float32):
     Returns X_train (N, 1, 8, 8), y_train (N,), X_test, y_test; labels 0..9.
     """
     check_number(test_fraction, "test_fraction", "load_digits", 0, 1, low_open=True, high_open=True)
+    if not np.issubdtype(np.dtype(dtype), np.floating):
+        raise TypeError(f"load_digits: dtype must be a floating-point type such as np.float32, "
+                        f"got {np.dtype(dtype)} (pixels in [0, 1] would round to 0 and 1)")
     if isinstance(rng, np.random.Generator):
         seed = int(rng.integers(2**32))                   # the split's seed, drawn from rng
     elif rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool)

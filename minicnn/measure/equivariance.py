@@ -202,6 +202,19 @@ def layer_outputs(model, x):
 # --------------------------------------------------------------------------------------------
 # A convolution as a dense matrix.
 # --------------------------------------------------------------------------------------------
+def _check_conv(layer, input_shape, where):
+    """A Conv2D and the (C, H, W) shape of one image (no batch axis) that it takes."""
+    if not all(hasattr(layer, a) for a in ("stride", "pads", "padding_mode")) \
+            or "W" not in getattr(layer, "params", {}):
+        raise TypeError(f"{where}: layer must be a Conv2D, got {layer!r}")
+    shape = tuple(input_shape)
+    if len(shape) != 3 or shape[0] != layer.params["W"].shape[1]:
+        hint = " (leave out the batch axis)" if len(shape) == 4 else ""
+        raise ShapeError(f"{where}: input_shape must be (C, H, W) of one image with C = "
+                         f"{layer.params['W'].shape[1]} for {layer!r}, got {shape}{hint}")
+    return shape
+
+
 def _dense_from_kernel(w, stride, pads, mode, input_shape):
     """Push every basis image e_k through the convolution (no bias): column k of the matrix."""
     C, H, W = input_shape
@@ -218,8 +231,9 @@ def conv_as_dense_matrix(layer, input_shape):
     basis images through the layer's own convolution, so it is exactly the same linear map.
     The bias vector is np.repeat(layer.params["b"], Ho*Wo). Returns M.
     """
+    input_shape = _check_conv(layer, input_shape, "conv_as_dense_matrix")
     return _dense_from_kernel(layer.params["W"], layer.stride, layer.pads, layer.padding_mode,
-                              tuple(input_shape))
+                              input_shape)
 
 
 def dense_weight_ties(layer, input_shape):
@@ -229,6 +243,7 @@ def dense_weight_ties(layer, input_shape):
     (as in W.ravel()), or -1 where the matrix is structurally zero. Built by pushing basis
     vectors through a convolution whose kernel is a single 1 at index k.
     """
+    input_shape = _check_conv(layer, input_shape, "dense_weight_ties")
     w = layer.params["W"]
     ties = None
     for k in range(w.size):
