@@ -153,7 +153,9 @@ def checked_transform(transform, xb, rng):
 
 
 def evaluate(model, X, y, batch_size=256):
-    """(mean cross-entropy loss, accuracy) of the model on (X, y), in evaluation mode."""
+    """(mean cross-entropy loss, accuracy) of the model on (X, y), in evaluation mode.
+
+    A model whose logits overflow to NaN or inf raises NonFiniteError (from the loss)."""
     X, y, _ = check_dataset(model, X, y, "evaluate")
     logits = model.logits(X, batch_size)
     loss, _ = softmax_cross_entropy(logits, y)
