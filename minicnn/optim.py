@@ -38,7 +38,7 @@ class Optimizer:
     def step(self, model):
         """One update of every parameter of `model`: compute every new value, then assign."""
         check_gradients(model, f"{type(self).__name__}.step")
-        state = {k: np.array(v, copy=True) for k, v in self.state.items()}   # the rule's copy
+        state = {k: np.array(v) for k, v in self.state.items()}   # copies: the rule's to change
         new = {name: self.update(name, p, g, state) for name, p, g in model.param_items()}
         check_new_values(model, new, self)
         with interrupts_deferred():                   # Ctrl-C waits until every value is in
