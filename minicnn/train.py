@@ -11,11 +11,12 @@ minibatches for a number of epochs. The safety around the step lives in resilien
 """
 
 import os
+import types
 
 import numpy as np
 
 from .files import check_writable
-from .layers.base import ShapeError, as_rng, check_float_array, check_int
+from .layers.base import Layer, ShapeError, as_rng, check_float_array, check_int
 from .losses import check_labels, softmax_cross_entropy
 from .optim import SGD, Optimizer
 from .resilience import NonFiniteError, TrainingRun  # noqa: F401 (re-exported)
@@ -189,17 +190,22 @@ def check_dataset(model, X, y, where):
 
 
 def check_is_model(model, where):
-    """`model` must be a built Sequential (or alike), not a class or a function that builds one."""
-    if isinstance(model, type) or not all(hasattr(model, a) for a in
-                                          ("forward", "backward", "output_shapes", "mode")):
-        what = ("the class " + model.__name__ if isinstance(model, type) else
-                f"the function {model.__name__}" if callable(model) and hasattr(model, "__name__")
-                else type(model).__name__)
-        hint = (" (call it to build the model first)" if callable(model) else
-                f" ({where}(model, X, y): the model comes first)"
-                if isinstance(model, np.ndarray) else "")
-        raise TypeError(f"{where}: model must be a built network such as "
-                        f"Sequential([Flatten(), Linear(64, 10)]), got {what}{hint}")
+    """`model` must be a built Sequential (or alike): not a class or a function that builds one,
+    not a lone layer, not the data."""
+    if not isinstance(model, type) and all(hasattr(model, a) for a in
+                                           ("forward", "backward", "output_shapes", "mode")):
+        return
+    if isinstance(model, (type, types.FunctionType)):
+        kind = "class" if isinstance(model, type) else "function"
+        got = f"the {kind} {model.__name__} (call it to build the model first)"
+    elif isinstance(model, Layer):
+        got = f"the layer {model!r} (put the layers in a Sequential([...]))"
+    elif isinstance(model, np.ndarray):
+        got = f"an array ({where}(model, X, y): the model comes first)"
+    else:
+        got = type(model).__name__
+    raise TypeError(f"{where}: model must be a built network such as "
+                    f"Sequential([Flatten(), Linear(64, 10)]), got {got}")
 
 
 def num_classes(model, example_shape, where):

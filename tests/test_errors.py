@@ -307,8 +307,13 @@ CASES = [
     ("rng of load_digits a string", "load_digits(rng='seed')", TypeError,
      r"load_digits: rng must be an int seed >= 0, a numpy Generator or None, got 'seed'"),
     ("fit with the data before the model", "fit(X, model, y)", TypeError,
-     r"fit: model must be a built network.*got ndarray \(fit\(model, X, y\): the model comes "
-     r"first\)"),
+     r"fit: model must be a built network.*got an array \(fit\(model, X, y\): the model "
+     r"comes first\)"),
+    ("a lone layer instead of a model", "fit(Linear(64, 10), X, y)", TypeError,
+     r"fit: model must be a built network.*got the layer Linear\(in_features=64, "
+     r"out_features=10\) \(put the layers in a Sequential\(\[...\]\)\)"),
+    ("a model that is not a network", "evaluate('model.npz', X, y)", TypeError,
+     r"evaluate: model must be a built network.*got str$"),
     ("save_weights of the Sequential class", "save_weights(Sequential, 'm.npz')", TypeError,
      r"save_weights\(model, path\): model must be a Sequential.*got the class Sequential"),
     ("check_layer given a layer's class", "check_layer(Conv2D, x)", TypeError,
