@@ -75,7 +75,7 @@ class TrainingRun:
     """
 
     def __init__(self, model, optimizer, rng, data_shape, batch_size, shuffle, epochs,
-                 validation=False, progress=True, checkpoint=None, resume=None):
+                 validation, progress, checkpoint, resume):
         """data_shape: (number of examples, number of classes)."""
         self.model, self.optimizer, self.rng, self.epochs = model, optimizer, rng, epochs
         self.batch_size, self.progress, self.checkpoint = batch_size, progress, checkpoint
@@ -144,8 +144,8 @@ class TrainingRun:
             if val is not None:
                 self.history["val_loss"].append(val[0])
                 self.history["val_acc"].append(val[1])
-            pos.update(epoch=pos["epoch"] + 1, batch=0, total_loss=0.0, correct=0, order=None,
-                       rng=self.rng.bit_generator.state)
+            # pos["rng"] stays as the last batch left it: nothing has drawn from rng since
+            pos.update(epoch=pos["epoch"] + 1, batch=0, total_loss=0.0, correct=0, order=None)
         self.save()
         self.warn_if_diverging()
 
