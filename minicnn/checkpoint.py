@@ -2,8 +2,8 @@
 written atomically, and checked in full before anything is loaded into a model.
 
 A checkpoint holds everything `fit` needs to carry on as if it had never stopped: the weights,
-the optimiser state (momentum, Adam moments and step count), the history, where in which epoch
-training was, and the random generator's state (as JSON text in a 0-d string array).
+the optimiser's settings and state (momentum, Adam moments and step count), the history, where
+in which epoch training was, and the random generator's state (JSON text in 0-d string arrays).
 """
 
 import json
@@ -45,9 +45,10 @@ def check_model_and_path(model, path, where):
         raise TypeError(f"{where}(model, path): the arguments are swapped, got the path "
                         f"{os.fspath(model)!r} first and the model second; call "
                         f"{where}(model, {os.fspath(model)!r})")
-    if not hasattr(model, "state_dict"):
+    if isinstance(model, type) or not hasattr(model, "state_dict"):
+        what = f"the class {model.__name__}" if isinstance(model, type) else type(model).__name__
         raise TypeError(f"{where}(model, path): model must be a Sequential (anything with "
-                        f"state_dict()), got {type(model).__name__}")
+                        f"state_dict()), got {what}")
     if not is_path:
         raise TypeError(f"{where}(model, path): path must be a str or os.PathLike, got "
                         f"{type(path).__name__}")
@@ -81,7 +82,9 @@ def load_weights(model, path):
     return model
 
 
-CHECKPOINT_FORMAT = "minicnn-checkpoint-1"
+CHECKPOINT_FORMAT = "minicnn-checkpoint-2"
+# Format 1 lacks the optimiser's hyperparameters; it still loads, without that comparison.
+READABLE_FORMATS = ("minicnn-checkpoint-1", CHECKPOINT_FORMAT)
 
 
 def _to_json(value):
@@ -106,8 +109,10 @@ def save_checkpoint(path, model, optimizer, history, progress):
     "num_examples", "batch_size", "shuffle", "order" (this epoch's permutation or None)}.
     """
     info = {k: v for k, v in progress.items() if k != "order"}
+    settings = optimizer.hyperparameters() if hasattr(optimizer, "hyperparameters") else None
     arrays = {"format": np.array(CHECKPOINT_FORMAT), "progress": np.array(_to_json(info)),
               "optimizer_class": np.array(type(optimizer).__name__),
+              "optimizer_hyperparameters": np.array(_to_json(settings)),
               "order": np.asarray(progress["order"] if progress["order"] is not None else [],
                                   dtype=np.int64)}
     arrays.update({f"model/{k}": v for k, v in model.state_dict().items()})
@@ -121,18 +126,19 @@ def load_checkpoint(path, model, optimizer, num_examples, batch_size, shuffle,
     """Load a checkpoint written by `save_checkpoint` into `model` and `optimizer`.
 
     Everything is read and checked first (format, optimiser class, parameter names and shapes,
-    data size, batch size, shuffling, kind of random generator), so a truncated, corrupted or
-    mismatched file raises and leaves the model and optimiser untouched.
+    hyperparameters, data size, batch size, shuffling, kind of random generator), so a
+    truncated, corrupted or mismatched file raises and leaves the model and optimiser untouched.
     Returns (history, progress).
     """
     arrays = read_npz(path, "checkpoint")
     where = f"checkpoint {os.fspath(path)!r}"
     try:
-        if str(arrays["format"]) != CHECKPOINT_FORMAT:
+        if str(arrays["format"]) not in READABLE_FORMATS:
             raise ValueError(f"format {str(arrays['format'])!r}, expected {CHECKPOINT_FORMAT!r}")
         progress = _from_json(str(arrays["progress"]))
         progress["order"] = arrays["order"] if progress["batch"] > 0 else None
         saved_optimizer = str(arrays["optimizer_class"])
+        settings = _from_json(str(arrays.get("optimizer_hyperparameters", "null")))
     except (KeyError, ValueError, TypeError) as e:
         raise ValueError(f"{where} is not a minicnn training checkpoint: {e}") from None
     groups = {"model": {}, "optimizer": {}, "history": {}}
@@ -148,6 +154,10 @@ def load_checkpoint(path, model, optimizer, num_examples, batch_size, shuffle,
         differ.append(f"random generator {saved_rng} there, {bit_generator} here")
     if saved_optimizer != type(optimizer).__name__:
         differ.append(f"optimizer {saved_optimizer} there, {type(optimizer).__name__} here")
+    elif settings is not None and settings != _from_json(_to_json(optimizer.hyperparameters())):
+        there = ", ".join(f"{k}={v!r}" for k, v in settings.items())
+        differ.append(f"optimizer {saved_optimizer}({there}) there, {optimizer!r} here (pass "
+                      f"optimizer={saved_optimizer}({there}) to continue the same run)")
     if differ:
         raise ValueError(f"{where} was written by a different run: " + "; ".join(differ))
     try:

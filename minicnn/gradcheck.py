@@ -7,7 +7,8 @@ shows errors of about 1e-2), so a float32 layer or model gets a PrecisionWarning
 Pass threshold: a correct backward gives a relative error <= 1e-6 for x and every parameter in
 float64 (usually 1e-10 to 1e-8); the tests use 1e-6. Larger than about 1e-4 means a bug.
 
-    errors = check_layer(Conv2D(2, 3, 3, dtype=np.float64), x)   # {"x": 3e-10, "W": ..., "b": ...}
+    result = check_layer(Conv2D(2, 3, 3, dtype=np.float64), x)   # {"x": 3e-10, "W": ..., "b": ...}
+    result.passed, result.worst                                    # True, ("W", 4e-10)
 
 A stochastic layer (Dropout in training mode) draws new randomness on every forward, so the
 differences would compare two different functions: check it in evaluation mode, layer.eval().
@@ -46,6 +47,41 @@ def numerical_gradient(f, x, h=1e-6):
         x[i] = old
         grad[i] = (f_plus - f_minus) / (2 * h)
     return grad
+
+
+PASS = 1e-6     # a correct backward in float64 stays below this
+BUG = 1e-4      # above this, something in backward is wrong
+
+
+class GradCheck(dict):
+    """{name: relative error} from a gradient check, printed with its verdict.
+
+    passed: every error <= PASS (1e-6); worst: (name, error) of the largest. repr() states the
+    rule of thumb, so a learner need not know it: <= 1e-6 is right, > 1e-4 is a bug.
+    """
+
+    @property
+    def worst(self):
+        name = max(self, key=self.get)
+        return name, self[name]
+
+    @property
+    def passed(self):
+        return self.worst[1] <= PASS
+
+    def verdict(self):
+        name, error = self.worst
+        if error <= PASS:
+            return f"PASS: every relative error <= {PASS:g} (worst {name}: {error:.2g})"
+        if error > BUG:
+            return (f"FAIL: {name} has relative error {error:.2g} > {BUG:g}: its gradient in "
+                    "backward is wrong")
+        return (f"DOUBTFUL: {name} has relative error {error:.2g}, between {PASS:g} (right) and "
+                f"{BUG:g} (a bug): check in float64, or try another h")
+
+    def __repr__(self):
+        errors = ", ".join(f"{k!r}: {v:.2g}" for k, v in self.items())
+        return f"GradCheck({self.verdict()}; errors {{{errors}}})"
 
 
 class PrecisionWarning(UserWarning):
@@ -88,10 +124,14 @@ def check_layer(layer, x, h=1e-6, rng=None):
 
     layer: any object with forward/backward/params/grads, in float64 (layer.astype(np.float64)),
     in evaluation mode if it is stochastic (Dropout: layer.eval()); x: input, cast to float64.
-    Returns {"x": rel error of dx, "<key>": rel error of grads[key], ...}; a correct backward
-    gives <= 1e-6 for every entry. Warns (PrecisionWarning) if the layer computes in float32.
+    Returns a GradCheck, {"x": rel error of dx, "<key>": rel error of grads[key], ...} whose
+    repr says PASS (every entry <= 1e-6, as for a correct backward) or FAIL (> 1e-4) and names
+    the worst. Warns (PrecisionWarning) if the layer computes in float32.
     """
     check_number(h, "h", "check_layer", low=0, low_open=True)
+    if isinstance(layer, type):
+        raise TypeError(f"check_layer: got the class {layer.__name__} itself; pass a layer, "
+                        f"e.g. {layer.__name__}(...).astype(np.float64)")
     if not all(hasattr(layer, a) for a in ("params", "grads")):
         raise TypeError(f"check_layer: {type(layer).__name__} has no self.params or self.grads: "
                         "its __init__ must call super().__init__() before anything else")
@@ -120,7 +160,7 @@ def check_layer(layer, x, h=1e-6, rng=None):
     analytic = {"x": dx} | {k: np.array(layer.grads[k], copy=True) for k in layer.params}
     numeric = {"x": numerical_gradient(loss, x, h)}
     numeric |= {k: numerical_gradient(loss, p, h) for k, p in layer.params.items()}
-    return {k: rel_error(analytic[k], numeric[k]) for k in analytic}
+    return GradCheck({k: rel_error(analytic[k], numeric[k]) for k in analytic})
 
 
 def check_model(model, x, y, h=1e-6):
@@ -128,8 +168,9 @@ def check_model(model, x, y, h=1e-6):
 
     model: in float64 (model.astype(np.float64)) and, with Dropout, in evaluation mode
     (model.eval()); x: (N, ...) input, cast to float64; y: (N,) labels.
-    Returns {"x": rel error of dL/dx, "0.W": ..., ...} for every parameter; a correct backward
-    gives <= 1e-6 for every entry. Warns (PrecisionWarning) if the model computes in float32.
+    Returns a GradCheck, {"x": rel error of dL/dx, "0.W": ..., ...} for every parameter, whose
+    repr says PASS (every entry <= 1e-6, as for a correct backward) or FAIL (> 1e-4) and names
+    the worst. Warns (PrecisionWarning) if the model computes in float32.
     """
     check_number(h, "h", "check_model", low=0, low_open=True)
     x = np.array(x, dtype=np.float64)
@@ -147,4 +188,4 @@ def check_model(model, x, y, h=1e-6):
     analytic = {name: g.copy() for name, _, g in model.param_items()}
     for name, p, _ in model.param_items():
         errors[name] = rel_error(analytic[name], numerical_gradient(loss, p, h))
-    return errors
+    return GradCheck(errors)

@@ -3,6 +3,7 @@
 import numpy as np
 
 from .layers.base import ShapeError, check_float_array
+from .resilience import NonFiniteError
 
 
 def check_labels(y, n, num_classes, where):
@@ -34,6 +35,8 @@ def softmax_cross_entropy(logits, y):
     logits: (N, K) float; y: (N,) ints in [0, K).
     Returns (loss, dlogits) with dlogits = (softmax(logits) - onehot(y)) / N, shape (N, K).
     Stable: log-softmax is computed as z - log(sum(exp(z))) with z = logits - max.
+    NaN or inf logits (a forward pass that overflowed) raise NonFiniteError: the loss would be
+    NaN, and so would every gradient.
     """
     logits = check_float_array(logits, "logits", "softmax_cross_entropy")
     if logits.ndim != 2 or logits.shape[0] == 0:
@@ -41,6 +44,11 @@ def softmax_cross_entropy(logits, y):
                          f"got logits.shape={logits.shape}")
     N, K = logits.shape
     y = check_labels(y, N, K, "softmax_cross_entropy")
+    bad = ~np.isfinite(logits).all(axis=1)                       # (N,) rows with NaN or inf
+    if bad.any():
+        raise NonFiniteError(f"softmax_cross_entropy: the logits contain NaN or inf in "
+                             f"{bad.sum()} of {N} rows (first: row {bad.argmax()}), so the loss "
+                             "is nan: the model's forward pass overflowed", layer="loss")
     z = logits - logits.max(axis=1, keepdims=True)               # (N, K), max entry 0
     log_sum = np.log(np.exp(z).sum(axis=1, keepdims=True))       # (N, 1), in [0, log K]
     log_p = z - log_sum                                           # (N, K) log-probabilities

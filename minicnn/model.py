@@ -15,14 +15,22 @@ class Sequential:
     forward(x) -> logits; backward(dout) -> dx (fills every layer's grads);
     predict(X) -> class labels; summary(input_shape) -> a table of shapes and parameter counts.
     Parameters are named "<layer index>.<key>", e.g. "0.W".
-    train() / eval(): training or evaluation mode for every layer (only Dropout cares). A new
-    model trains; fit trains in training mode and validates in evaluation mode; evaluate,
-    accuracy, logits and predict use evaluation mode; each puts back the mode it found.
+    train() / eval(): training or evaluation mode for every layer, by each layer's own train(),
+    so a layer holding others (a block with a Dropout inside) passes the mode on. A new model
+    trains; fit trains in training mode and validates in evaluation mode; evaluate, accuracy,
+    logits and predict use evaluation mode; each puts back the mode it found.
+    A batch of another float dtype than the parameters' (float64 into a float32 model) is cast
+    once to the parameters' dtype on the way in, so forward, backward and the gradients all
+    compute in one precision: model.astype(np.float64) computes in float64 instead.
     """
 
     def __init__(self, layers):
         layers = list(layers)
         for i, layer in enumerate(layers):
+            if isinstance(layer, type) and issubclass(layer, Layer):
+                raise TypeError(f"Sequential: item {i} is the class {layer.__name__} itself, "
+                                f"not a layer: call it with its arguments, e.g. "
+                                f"{layer.__name__}(...)")
             if not isinstance(layer, Layer):
                 raise TypeError(f"Sequential: item {i} is {layer!r}, not a minicnn Layer")
             if not all(hasattr(layer, a) for a in ("params", "grads", "training")):
@@ -55,7 +63,7 @@ class Sequential:
     def train(self, mode=True):
         """Put every layer in training mode (mode=False: evaluation mode); returns self."""
         for layer in self.layers:
-            layer.training = bool(mode)
+            layer.train(bool(mode))
         return self
 
     def eval(self):
@@ -72,7 +80,7 @@ class Sequential:
             yield self
         finally:
             for layer, flag in zip(self.layers, before):
-                layer.training = flag
+                layer.train(flag)
 
     def forward(self, x):
         """Run every layer in order. A shape error names the layer's index and both shapes.
@@ -80,6 +88,7 @@ class Sequential:
         The whole stack is checked against x.shape (with `output_shapes`) before anything is
         computed, so a mismatch deep in the network costs no wasted forward pass.
         """
+        x = self._as_param_dtype(x)
         shape = getattr(x, "shape", None)
         if shape is not None and shape != self._checked_shape:
             if self._shapes_known():
@@ -94,6 +103,21 @@ class Sequential:
                                  f"{e}") from None
             _check_returned(i, layer, x, "forward")
         return x
+
+    def _param_dtype(self):
+        """The one floating dtype of every parameter, or None (no parameters, or several)."""
+        dtypes = {p.dtype for _, p, _ in self.param_items()}
+        if len(dtypes) == 1 and np.issubdtype(next(iter(dtypes)), np.floating):
+            return dtypes.pop()
+        return None
+
+    def _as_param_dtype(self, x):
+        """x cast to the parameters' dtype if both are floating point and differ."""
+        dtype = self._param_dtype()
+        if (dtype is None or not isinstance(x, np.ndarray) or x.dtype == dtype
+                or not np.issubdtype(x.dtype, np.floating) or x.dtype == np.float16):
+            return x
+        return x.astype(dtype)
 
     def backward(self, dout):
         """Backprop through the layers in reverse; returns dL/dx of the network's input.
@@ -190,6 +214,10 @@ class Sequential:
 
     def astype(self, dtype):
         """Cast every parameter to dtype (e.g. np.float64 for gradient checks); returns self."""
+        if not np.issubdtype(np.dtype(dtype), np.floating):
+            raise TypeError(f"Sequential.astype: dtype must be a floating-point type such as "
+                            f"np.float32 or np.float64, got {np.dtype(dtype)} (integer weights "
+                            "cannot train: every step would be rounded away)")
         for layer in self.layers:
             layer.astype(dtype)
         return self

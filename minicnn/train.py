@@ -1,10 +1,9 @@
 """Training loop: `fit`, `evaluate`, `accuracy`.
 
 One step is forward, loss, backward, update (`train_step`); `fit` repeats it over shuffled
-minibatches for a number of epochs. Nothing else happens behind the scenes except the checks
-that keep a run safe, which live in resilience.py:
-- NaN or inf in the loss, a gradient or an update stops `fit` with a `NonFiniteError` naming the
-  epoch, the batch and the layer, before the bad update is applied;
+minibatches for a number of epochs. The safety around the step lives in resilience.py:
+- NaN or inf in a batch, the loss, a gradient or an update stops `fit` with a `NonFiniteError`
+  naming the epoch, the batch and the layer, before the bad update is applied;
 - Ctrl-C returns the history so far with history["interrupted"] = True; a step is applied all or
   nothing, so the model holds the weights after the last complete step;
 - `checkpoint=PATH` saves after every epoch and on Ctrl-C; `resume=PATH` continues so that the
@@ -12,44 +11,28 @@ that keep a run safe, which live in resilience.py:
 """
 
 import os
+import types
 
 import numpy as np
 
-from .layers.base import ShapeError, as_rng, check_float_array, check_int
+from .files import check_writable
+from .layers.base import Layer, ShapeError, as_rng, check_float_array, check_int
 from .losses import check_labels, softmax_cross_entropy
-from .optim import SGD
-from .resilience import (
-    NonFiniteError,  # noqa: F401 (re-exported: minicnn.NonFiniteError)
-    TrainingRun,
-    check_finite_input,
-    check_grads,
-    check_loss,
-    check_update,
-    interrupts_deferred,
-)
+from .optim import SGD, Optimizer
+from .resilience import NonFiniteError, TrainingRun  # noqa: F401 (re-exported)
 
 
-def train_step(model, xb, yb, optimizer, where="train_step", on_applied=None):
+def train_step(model, xb, yb, optimizer):
     """One update on a batch: forward, loss, backward, step. Returns (loss, number correct).
 
-    xb: (B, C, H, W) floats; yb: (B,) int labels. If the loss, a gradient or the update is NaN
-    or inf, raises NonFiniteError (naming the layer) before any weight changes.
-    `on_applied(loss, correct)` runs together with the update, safe from Ctrl-C.
+    xb: (B, C, H, W) floats; yb: (B,) int labels. The loss refuses NaN or inf logits and the
+    optimiser refuses a NaN or inf gradient or update, so a refused step changes nothing.
     """
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):   # checked instead
-        logits = model.forward(xb)                                 # (B, K)
-        loss, dlogits = softmax_cross_entropy(logits, yb)          # dlogits: (B, K)
-        check_loss(loss, where)
-        model.backward(dlogits)                                    # fills every layer's grads
-        check_grads(model, where)
-        update = optimizer.compute_step(model)                     # new values; none applied
-    check_update(model, update, optimizer, where)
-    correct = int((logits.argmax(axis=1) == yb).sum())
-    with interrupts_deferred():                                    # all or nothing
-        optimizer.apply_step(model, update)
-        if on_applied is not None:
-            on_applied(loss, correct)
-    return loss, correct
+    logits = model.forward(xb)                                     # (B, K)
+    loss, dlogits = softmax_cross_entropy(logits, yb)              # dlogits: (B, K)
+    model.backward(dlogits)                                        # fills every layer's grads
+    optimizer.step(model)                                          # all or nothing
+    return loss, int((logits.argmax(axis=1) == yb).sum())
 
 
 def fit(model, X, y, epochs=10, batch_size=64, optimizer=None, transform=None,
@@ -63,35 +46,70 @@ def fit(model, X, y, epochs=10, batch_size=64, optimizer=None, transform=None,
     rng: int seed, Generator or None, driving the shuffling and the transform;
     progress: a tqdm bar per epoch.
     checkpoint: path written after every epoch and on Ctrl-C; resume: path of a checkpoint to
-    continue from (same data, batch_size, shuffle and optimiser class); `epochs` is the total.
+    continue from (same data, batch_size, shuffle and optimiser settings); `epochs` is the total.
     The model trains in training mode and is validated in evaluation mode (model.train() /
     .eval(), which only Dropout notices); afterwards every layer has the mode it had before.
     History keys: "loss", "acc" (per epoch, on the training batches) and, with validation data,
-    "val_loss", "val_acc"; after Ctrl-C also "interrupted": True.
+    "val_loss", "val_acc"; after Ctrl-C also "interrupted": True. An epoch whose mean loss is
+    over a thousand times a uniform guess's (ln K) gives a RuntimeWarning: it is diverging.
     """
-    X, y = check_dataset(model, X, y, "fit")
+    X, y, K = check_dataset(model, X, y, "fit")
     epochs = check_int(epochs, "epochs", "fit", minimum=0)
     batch_size = check_int(batch_size, "batch_size", "fit", minimum=1)
-    if validation_data is not None:
-        validation_data = check_dataset(model, *validation_data, "fit(validation_data)")
-    optimizer = optimizer if optimizer is not None else SGD(0.05, momentum=0.9)
+    validation_data = check_validation_data(model, validation_data)
+    optimizer = check_optimizer(optimizer, model)
+    check_transform(transform)
     check_resume(resume, checkpoint)
-    rng, N = as_rng(rng), len(X)
-    run = TrainingRun(model, optimizer, rng, N, batch_size, shuffle, epochs,   # where we stand
+    if checkpoint is not None:
+        check_writable(checkpoint, "fit: checkpoint")
+    rng = as_rng(rng)
+    run = TrainingRun(model, optimizer, rng, (len(X), K), batch_size, shuffle, epochs,
                       validation_data is not None, progress, checkpoint, resume)
     with run.guard(), model.mode(True):        # Ctrl-C: stop cleanly; NaN: name epoch and batch
         while run.epoch < epochs:
-            if run.order is None:                                  # a fresh epoch: shuffle
-                run.order = rng.permutation(N) if shuffle else np.arange(N)
-            for b in run.batches_left():                           # all, or the rest on resume
-                idx = run.order[b * batch_size:(b + 1) * batch_size]
+            for idx in run.batches(shuffle):                       # the rest of them on resume
                 xb = X[idx] if transform is None else checked_transform(transform, X[idx], rng)
-                check_finite_input(xb, run.where)
-                loss, correct = train_step(model, xb, y[idx], optimizer, run.where, run.applied)
-                run.show(loss, correct / len(idx))
+                with run.step(xb):                                 # all or nothing
+                    loss, correct = train_step(model, xb, y[idx], optimizer)
+                    run.applied(loss, correct)
             val = evaluate(model, *validation_data) if validation_data is not None else None
             run.end_epoch(val)                                     # history, checkpoint
     return run.result()
+
+
+def check_optimizer(optimizer, model):
+    """The optimiser fit will use: an Optimizer instance (default SGD(0.05, momentum=0.9)), for
+    a model whose parameters are floating point (an integer weight cannot take a small step)."""
+    if optimizer is None:
+        optimizer = SGD(0.05, momentum=0.9)
+    example = "mc.Adam(1e-3) or mc.SGD(0.05, momentum=0.9)"
+    if isinstance(optimizer, type):
+        raise TypeError(f"fit: optimizer must be an optimiser object such as {example}, got "
+                        f"the class {optimizer.__name__} itself (brackets forgotten?): pass "
+                        f"optimizer={optimizer.__name__}(...) with its learning rate")
+    if not isinstance(optimizer, Optimizer):
+        hint = (" (minicnn takes the object, not its name)" if isinstance(optimizer, str)
+                else " (an optimiser of your own subclasses minicnn.optim.Optimizer)")
+        raise TypeError(f"fit: optimizer must be an optimiser object such as {example}, got "
+                        f"{optimizer!r}{hint}")
+    for name, p, _ in model.param_items():
+        if not np.issubdtype(p.dtype, np.floating):
+            raise TypeError(f"fit: parameter {name} of the model is {p.dtype}, which cannot "
+                            "train (every step would be rounded away); build the layer with "
+                            "dtype=np.float32, or call model.astype(np.float32)")
+    return optimizer
+
+
+def check_validation_data(model, validation_data):
+    """None, or a pair (X_val, y_val) checked like the training data."""
+    if validation_data is None:
+        return None
+    if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
+        got = (f"an array of shape {validation_data.shape} (the labels left out?)"
+               if isinstance(validation_data, np.ndarray) else repr(validation_data)[:80])
+        raise TypeError(f"fit: validation_data must be a pair (X_val, y_val), got {got}; pass "
+                        "validation_data=(X_val, y_val)")
+    return check_dataset(model, *validation_data, "fit(validation_data)")[:2]
 
 
 def check_resume(resume, checkpoint):
@@ -107,6 +125,15 @@ def check_resume(resume, checkpoint):
         raise FileNotFoundError(f"fit: resume={os.fspath(resume)!r}: no checkpoint at "
                                 f"{os.fspath(resume)!r} to continue from (to start from the "
                                 f"beginning, leave resume=None){hint}")
+
+
+def check_transform(transform):
+    """None, a function (x_batch, rng) -> x_batch, or an object such as RandomShift(2)."""
+    if transform is not None and (isinstance(transform, type) or not callable(transform)):
+        raise TypeError(f"fit: transform must be a function (x_batch, rng) -> x_batch or an "
+                        f"object such as augment.RandomShift(2), got {transform!r}"
+                        + (" (the class itself: call it with its arguments)"
+                           if isinstance(transform, type) else ""))
 
 
 def checked_transform(transform, xb, rng):
@@ -127,8 +154,10 @@ def checked_transform(transform, xb, rng):
 
 
 def evaluate(model, X, y, batch_size=256):
-    """(mean cross-entropy loss, accuracy) of the model on (X, y), in evaluation mode."""
-    X, y = check_dataset(model, X, y, "evaluate")
+    """(mean cross-entropy loss, accuracy) of the model on (X, y), in evaluation mode.
+
+    A model whose logits overflow to NaN or inf raises NonFiniteError (from the loss)."""
+    X, y, _ = check_dataset(model, X, y, "evaluate")
     logits = model.logits(X, batch_size)
     loss, _ = softmax_cross_entropy(logits, y)
     return loss, float((logits.argmax(axis=1) == y).mean())
@@ -142,8 +171,9 @@ def accuracy(model, X, y, batch_size=256):
 def check_dataset(model, X, y, where):
     """Check X (float, finite, batch first) and y (ints in range) against the model.
 
-    Returns (X, y as int64). The number of classes is read off the model's output shape.
+    Returns (X, y as int64, number of classes K read off the model's output shape).
     """
+    check_is_model(model, where)
     X = check_float_array(X, "X", where)
     if X.ndim < 2 or X.shape[0] == 0:
         raise ShapeError(f"{where}: X must hold at least one example, batch axis first, "
@@ -155,9 +185,34 @@ def check_dataset(model, X, y, where):
         bad = np.argwhere(~np.isfinite(X.reshape(len(X), -1)).all(axis=1)).ravel()
         raise ValueError(f"{where}: X contains NaN or inf (in {len(bad)} "
                          f"example{'s' * (len(bad) != 1)}, first at index {bad[0]})")
-    out_shape = model.output_shapes((1, *X.shape[1:]))[-1][1]
+    K = num_classes(model, X.shape[1:], where)
+    return X, check_labels(y, len(X), K, where), K
+
+
+def check_is_model(model, where):
+    """`model` must be a built Sequential (or alike): not a class or a function that builds one,
+    not a lone layer, not the data."""
+    if not isinstance(model, type) and all(hasattr(model, a) for a in
+                                           ("forward", "backward", "output_shapes", "mode")):
+        return
+    if isinstance(model, (type, types.FunctionType)):
+        kind = "class" if isinstance(model, type) else "function"
+        got = f"the {kind} {model.__name__} (call it to build the model first)"
+    elif isinstance(model, Layer):
+        got = f"the layer {model!r} (put the layers in a Sequential([...]))"
+    elif isinstance(model, np.ndarray):
+        got = f"an array ({where}(model, X, y): the model comes first)"
+    else:
+        got = type(model).__name__
+    raise TypeError(f"{where}: model must be a built network such as "
+                    f"Sequential([Flatten(), Linear(64, 10)]), got {got}")
+
+
+def num_classes(model, example_shape, where):
+    """K, the number of logits `model` gives for one example of `example_shape`."""
+    out_shape = model.output_shapes((1, *example_shape))[-1][1]
     if len(out_shape) != 2:
         raise ShapeError(f"{where}: the model's output has shape {out_shape} for one example, "
                          "but a classifier must output (N, K) logits: end it with Flatten() "
                          "and Linear, or a global pooling layer")
-    return X, check_labels(y, len(X), out_shape[-1], where)
+    return out_shape[-1]

@@ -99,6 +99,10 @@ CASES = [
      "[3, 10])"), ValueError, r"softmax_cross_entropy: labels y must be in \[0, 9\].*10"),
     ("non-integer labels", "softmax_cross_entropy(np.zeros((2, 10), np.float32), [0.5, 1])",
      TypeError, r"softmax_cross_entropy: labels y must be integers"),
+    ("NaN logits into the loss",
+     "softmax_cross_entropy(np.array([[0.0, 1.0], [np.nan, 0.0]]), [0, 1])", mc.NonFiniteError,
+     r"softmax_cross_entropy: the logits contain NaN or inf in 1 of 2 rows \(first: row 1\), so "
+     r"the loss is nan"),
     ("fewer labels than logits", "softmax_cross_entropy(np.zeros((3, 10), np.float32), [1, 2])",
      ShapeError, r"softmax_cross_entropy.*labels y of shape \(3,\).*\(2,\)"),
     # --- fit and evaluate
@@ -229,8 +233,6 @@ CASES = [
      r"P4LiftConv2D: dtype must be np.float32 or np.float64, got dtype\('int64'\)"),
     ("float16 weights (gradient steps rounded away)", "Conv2D(1, 4, 3, dtype=np.float16)",
      TypeError, r"Conv2D: dtype must be np.float32 or np.float64, got dtype\('float16'\)"),
-    ("a model cast to integers", "model.astype(np.int32)", TypeError,
-     r"Conv2D\(1, 4, kernel_size=3, padding=1\).astype: dtype must be np.float32 or np.float64"),
     ("an (N, H, W, C) batch into Conv2D",
      "Conv2D(1, 8, 3).forward(np.zeros((16, 8, 8, 1), np.float32))", ShapeError,
      (r"got input with 8 channels, expected in_channels=1: x.shape=\(16, 8, 8, 1\); minicnn's "
@@ -249,6 +251,101 @@ CASES = [
     ("MaxBlurPool2D with the wrong channels",
      "MaxBlurPool2D(4).forward(np.zeros((2, 3, 8, 8), np.float32))", ShapeError,
      r"^MaxBlurPool2D\(channels=4, kernel_size=3, stride=2\) got input with 3 channels"),
+    # --- round 3: the newer APIs (engine, measuring tools, files)
+    ("a classifier's logits given to equivariance_error",
+     "equivariance.equivariance_error(model.forward, x, (0, 1))", ShapeError,
+     r"equivariance_error: f\(x\) has shape \(2, 10\).*feature maps \(N, C, H, W\)"
+     r".*invariance_error"),
+    ("a shift given as one int", "equivariance.equivariance_error(model[0].forward, x, 1)",
+     TypeError, r"equivariance_error: shift must be a pair of ints \(dy, dx\).*got 1.*\(0, 1\)"),
+    ("stride 0 in equivariance_error",
+     "equivariance.equivariance_error(model[0].forward, x, (0, 1), stride=0)", ValueError,
+     r"equivariance_error: stride must be >= 1, got 0"),
+    ("a mask of the wrong shape",
+     "equivariance.equivariance_error(model[0].forward, x, (0, 1), mask=np.ones((3, 3), bool))",
+     ShapeError, r"equivariance_error: mask has shape \(3, 3\), expected .*\(8, 8\)"),
+    ("stride 0 in grid_offsets", "positions.grid_offsets(16, 8, 0)", ValueError,
+     r"grid_offsets: need .*stride >= 1.*stride 0"),
+    ("a channel out of range in top_patches",
+     "receptive_field.top_patches(model.layers[:3], 2, X, [7])", IndexError,
+     r"top_patches: channels must be ints in 0..3 \(MaxPool2D\(2\) has 4 output channels\), "
+     r"got \[7\]"),
+    ("a layer index out of range in effective", "receptive_field.effective(model.layers[:3], 5, x)",
+     IndexError, r"effective: k=5 is not a layer of this 3-layer network.*-3..-1"),
+    ("a label out of range in sliding_probability",
+     "consistency.sliding_probability(gap, x[0], 5, 12)", ValueError,
+     r"sliding_probability: label must be a class in 0..2 \(the model has 3 outputs\), got 5"),
+    ("labels beyond the model's classes in accuracy_map",
+     "positions.accuracy_map(gap, X, y, 12, [0, 4])", ValueError,
+     r"accuracy_map: labels y must be in \[0, 2\] for 3 classes, got values from 0 to 9"),
+    ("the optimiser's class instead of an object", "fit(model, X, y, optimizer=Adam)", TypeError,
+     r"fit: optimizer must be an optimiser object such as mc.Adam\(1e-3\).*got the class Adam "
+     r"itself \(brackets forgotten\?\)"),
+    ("the optimiser's name instead of an object", "fit(model, X, y, optimizer='adam')",
+     TypeError, r"fit: optimizer must be an optimiser object such as mc.Adam\(1e-3\).*got 'adam'"),
+    ("validation_data without labels", "fit(model, X, y, validation_data=X)", TypeError,
+     r"fit: validation_data must be a pair \(X_val, y_val\), got an array of shape "
+     r"\(16, 1, 8, 8\) \(the labels left out\?\)"),
+    ("a checkpoint path whose folder is a file",
+     "fit(model, X, y, checkpoint='notes.txt/run.npz')", NotADirectoryError,
+     r"fit: checkpoint='notes.txt/run.npz' cannot be written: its folder .*notes.txt' is a file"),
+    ("resume with other optimiser settings",
+     "fit(model, X, y, epochs=2, optimizer=SGD(0.05), resume='run.npz')", ValueError,
+     r"'run.npz' was written by a different run: optimizer SGD\(lr=0.05, momentum=0.9, "
+     r"weight_decay=0.0\) there, SGD\(lr=0.05, momentum=0.0, weight_decay=0.0\) here"),
+    ("a save into a folder that is a file", "save_weights(model, 'notes.txt/model.npz')",
+     NotADirectoryError, r"could not write 'notes.txt/model.npz': Not a directory"),
+    ("a layer's class instead of a layer", "Sequential([Flatten, Linear(64, 10)])", TypeError,
+     r"Sequential: item 0 is the class Flatten itself.*Flatten\(...\)"),
+    ("a transform's class instead of a transform",
+     "fit(model, X, y, transform=augment.RandomShift)", TypeError,
+     r"fit: transform must be a function.*the class itself: call it with its arguments"),
+    ("a transform's class in Compose", "augment.Compose([augment.RandomShift])", TypeError,
+     r"Compose: item 0 is the class RandomShift itself"),
+    ("the Sequential class instead of a model", "fit(Sequential, X, y)", TypeError,
+     r"fit: model must be a built network.*got the class Sequential"),
+    ("a model cast to integers", "model.astype(np.int32)", TypeError,
+     r"Sequential.astype: dtype must be a floating-point type.*got int32"),
+    ("a model with integer weights in fit",
+     "model[4].params['W'] = np.zeros((10, 64), np.int32); fit(model, X, y)", TypeError,
+     r"fit: parameter 4.W of the model is int32, which cannot train"),
+    ("validation_data of three items", "fit(model, X, y, validation_data=(X, y, y))",
+     TypeError, r"fit: validation_data must be a pair \(X_val, y_val\), got \(array\("),
+    ("a transform that is not callable", "fit(model, X, y, transform='shift')", TypeError,
+     r"fit: transform must be a function \(x_batch, rng\) -> x_batch.*got 'shift'$"),
+    ("a function that builds the model instead of the model", "fit(lambda: model, X, y)",
+     TypeError, r"fit: model must be a built network.*got the function <lambda> \(call it to "
+     r"build the model first\)"),
+    ("a checkpoint path that is a folder", "fit(model, X, y, checkpoint='.')",
+     IsADirectoryError, r"fit: checkpoint='.' is a folder; give a file name inside it, e.g. "
+     r"'./run.npz'"),
+    ("a checkpoint in a missing folder", "fit(model, X, y, checkpoint='runs/run.npz')",
+     FileNotFoundError, r"fit: checkpoint='runs/run.npz' cannot be written: its folder 'runs' "
+     r"is missing; create it first"),
+    ("a checkpoint path that is not a path", "fit(model, X, y, checkpoint=3)", TypeError,
+     r"fit: checkpoint must be a path \(str or os.PathLike\), got 3"),
+    ("load_digits with an integer dtype", "load_digits(dtype=np.uint8)", TypeError,
+     r"load_digits: dtype must be a floating-point type such as np.float32, got uint8"),
+    ("a batch shape where one image's shape is meant",
+     "equivariance.conv_as_dense_matrix(model[0], (1, 1, 8, 8))", ShapeError,
+     r"conv_as_dense_matrix: input_shape must be \(C, H, W\) of one image.*got \(1, 1, 8, 8\) "
+     r"\(leave out the batch axis\)"),
+    ("conv_as_dense_matrix of a Linear layer", "equivariance.conv_as_dense_matrix(model[4], "
+     "(1, 8, 8))", TypeError, r"conv_as_dense_matrix: layer must be a Conv2D, got Linear"),
+    ("rng of load_digits a string", "load_digits(rng='seed')", TypeError,
+     r"load_digits: rng must be an int seed >= 0, a numpy Generator or None, got 'seed'"),
+    ("fit with the data before the model", "fit(X, model, y)", TypeError,
+     r"fit: model must be a built network.*got an array \(fit\(model, X, y\): the model "
+     r"comes first\)"),
+    ("a lone layer instead of a model", "fit(Linear(64, 10), X, y)", TypeError,
+     r"fit: model must be a built network.*got the layer Linear\(in_features=64, "
+     r"out_features=10\) \(put the layers in a Sequential\(\[...\]\)\)"),
+    ("a model that is not a network", "evaluate('model.npz', X, y)", TypeError,
+     r"evaluate: model must be a built network.*got str$"),
+    ("save_weights of the Sequential class", "save_weights(Sequential, 'm.npz')", TypeError,
+     r"save_weights\(model, path\): model must be a Sequential.*got the class Sequential"),
+    ("check_layer given a layer's class", "check_layer(Conv2D, x)", TypeError,
+     r"check_layer: got the class Conv2D itself; pass a layer, e.g. Conv2D\(...\)"),
 ]
 
 
@@ -315,6 +412,9 @@ def namespace(folder):
     model, forgot_return, crop, NoShape, NoInit, NoReturn, SumGrad, and in `folder`: model.npz,
     other.npz, truncated.npz, notes.txt, nan.npz, run.npz (a training checkpoint)."""
     ns = {"np": np, **{k: getattr(mc, k) for k in mc.__all__}}
+    ns.update(receptive_field=mc.measure.receptive_field, consistency=mc.measure.consistency,
+              gap=mc.Sequential([mc.Conv2D(1, 4, 3, padding=1, rng=0), mc.ReLU(),
+                                 mc.GlobalAvgPool2D(), mc.Linear(4, 3, rng=0)]))
     ns.update(forgot_return=forgot_return, crop=crop, NoShape=NoShape, NoInit=NoInit,
               NoReturn=NoReturn, SumGrad=SumGrad)
     rng = np.random.default_rng(0)
@@ -448,6 +548,239 @@ def test_the_checkpoint_message_recipe_loads_its_weights(tmp_path, monkeypatch):
         np.testing.assert_array_equal(p, q, err_msg=name)
 
 
+# --- round 3: what the cases above cannot show (a right result, nothing changed or lost) -----
+def test_a_float64_batch_into_a_float32_model_is_cast_once_and_computes_in_float32():
+    model, x = make_model(), np.random.default_rng(0).random((2, 1, 8, 8))      # x: float64
+    out = model.forward(x)
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out, model.forward(x.astype(np.float32)))
+    assert model.backward(np.ones_like(out)).dtype == np.float32
+    assert all(g.dtype == np.float32 for _, _, g in model.param_items())
+    assert model.astype(np.float64).forward(x.astype(np.float32)).dtype == np.float64
+
+
+class Block(mc.Layer):
+    """A layer of your own holding a Dropout, passing its mode on as Layer.train documents."""
+
+    def __init__(self):
+        super().__init__()
+        self.drop = mc.Dropout(0.5, rng=0)
+
+    def train(self, mode=True):
+        self.drop.train(mode)
+        return super().train(mode)
+
+    def forward(self, x):
+        return self.drop.forward(x)
+
+    def backward(self, dout):
+        return self.drop.backward(dout)
+
+    def output_shape(self, input_shape):
+        return tuple(input_shape)
+
+
+def test_sequential_modes_go_through_each_layers_own_train():
+    model = mc.Sequential([mc.Flatten(), Block(), mc.Linear(64, 10, rng=0)])
+    X = np.random.default_rng(0).random((16, 1, 8, 8)).astype(np.float32)
+    assert model[1].drop.training
+    first = model.predict(X)                                  # evaluation mode inside
+    assert np.array_equal(first, model.predict(X)) and model[1].drop.training   # put back
+    with model.mode(False):
+        assert not model[1].drop.training
+    assert model[1].drop.training
+    model.eval()
+    assert not model[1].drop.training
+    np.testing.assert_array_equal(model.forward(X), model.forward(X))   # deterministic
+    model.train()
+    assert model[1].drop.training
+
+
+def test_negative_layer_and_channel_indices_count_from_the_end():
+    rf = mc.measure.receptive_field
+    layers = make_model().layers[:3]
+    x = np.random.default_rng(0).random((3, 1, 8, 8))
+    last, centre = rf.effective(layers, 2, x)
+    got, centre_got = rf.effective(layers, -1, x)
+    np.testing.assert_array_equal(got, last)
+    assert centre_got == centre and last.sum() > 0 and np.count_nonzero(last) > 1
+    a = rf.top_patches(layers, -1, x, [-1, 0], n_top=2)
+    b = rf.top_patches(layers, 2, x, [3, 0], n_top=2)
+    assert all(np.array_equal(a[k], b[k], equal_nan=True) for k in a)
+
+
+def test_an_unwritable_checkpoint_fails_before_any_training(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    ns = namespace(".")
+    before, batches = ns["model"].state_dict(), []
+
+    def count(xb, rng):
+        batches.append(len(xb))
+        return xb
+    with pytest.raises(NotADirectoryError):
+        mc.fit(ns["model"], ns["X"], ns["y"], transform=count, checkpoint="notes.txt/run.npz",
+               progress=False)
+    assert batches == [] and not os.path.exists("notes.txt/run.npz")
+    after = ns["model"].state_dict()
+    assert all(np.array_equal(before[k], after[k]) for k in before)
+
+
+def test_resume_compares_the_optimiser_settings_and_old_checkpoints_still_load(tmp_path,
+                                                                              monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    ns = namespace(".")
+    before = ns["model"].state_dict()
+    for other in (mc.SGD(0.05), mc.SGD(0.01, momentum=0.9), mc.Adam(0.05),
+                  mc.SGD(0.05, momentum=0.9, weight_decay=1e-4)):
+        with pytest.raises(ValueError, match="written by a different run: optimizer"):
+            mc.fit(ns["model"], ns["X"], ns["y"], epochs=2, optimizer=other, resume="run.npz",
+                   progress=False)
+    assert all(np.array_equal(before[k], v) for k, v in ns["model"].state_dict().items())
+    same = mc.fit(make_model(), ns["X"], ns["y"], epochs=2, resume="run.npz", progress=False,
+                  optimizer=mc.SGD(0.05, momentum=0.9))
+    arrays = dict(np.load("run.npz"))                          # the format before settings
+    del arrays["optimizer_hyperparameters"]
+    arrays["format"] = np.array("minicnn-checkpoint-1")
+    np.savez("old.npz", **arrays)
+    old = mc.fit(make_model(), ns["X"], ns["y"], epochs=2, resume="old.npz", progress=False)
+    assert old == same and len(same["loss"]) == 2
+    mc.fit(make_model(), ns["X"], ns["y"], epochs=1, optimizer=mc.Adam(0.01),
+           checkpoint="adam.npz", progress=False)
+    for other in (mc.Adam(0.01, betas=(0.8, 0.999)), mc.Adam(0.01, eps=1e-6)):
+        with pytest.raises(ValueError, match=r"optimizer Adam\(lr=0.01, betas=\[0.9, 0.999\], "
+                                             r"eps=1e-08, weight_decay=0.0\) there"):
+            mc.fit(make_model(), ns["X"], ns["y"], epochs=2, optimizer=other, resume="adam.npz",
+                   progress=False)
+    mc.fit(make_model(), ns["X"], ns["y"], epochs=2, optimizer=mc.Adam(0.01), resume="adam.npz",
+           progress=False)
+
+
+def test_saved_files_get_the_mode_of_a_new_file_and_a_failed_save_leaves_nothing(tmp_path):
+    model = make_model()
+    previous = os.umask(0o022)
+    try:
+        mc.save_weights(model, tmp_path / "a.npz")
+        os.umask(0o027)
+        mc.save_weights(model, tmp_path / "b.npz")
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "a.npz").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "b.npz").stat().st_mode & 0o777 == 0o640
+    (tmp_path / "file").write_text("")
+    with pytest.raises(NotADirectoryError, match=r"could not write '.*file/c.npz'") as info:
+        mc.save_weights(model, tmp_path / "file" / "c.npz")
+    assert ".minicnn-" not in str(info.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.npz", "b.npz", "file"]
+
+
+class ForgotSlope(mc.Layer):
+    """out = 2 x, whose backward forgets the 2."""
+
+    def forward(self, x):
+        return 2 * x
+
+    def backward(self, dout):
+        return dout
+
+    def output_shape(self, input_shape):
+        return tuple(input_shape)
+
+
+def test_a_gradient_check_says_pass_or_fail_in_words_and_keeps_its_numbers():
+    x = np.random.default_rng(0).standard_normal((2, 5))
+    good = mc.check_layer(mc.ReLU(), x, rng=0)
+    assert good.passed and good["x"] <= 1e-6 and max(good.values()) == good.worst[1]
+    assert repr(good).startswith("GradCheck(PASS: every relative error <= 1e-06 (worst x: ")
+    bad = mc.check_layer(ForgotSlope(), x, rng=0)
+    assert not bad.passed and bad.worst == ("x", bad["x"]) and bad["x"] > 0.1
+    assert "FAIL: x has relative error 0.5 > 0.0001: its gradient in backward is wrong" in repr(bad)
+    model = mc.Sequential([mc.Flatten(), mc.Linear(5, 3, rng=0, dtype=np.float64)])
+    result = mc.check_model(model, x, np.array([0, 2]))
+    assert result.passed and set(result) == {"x", "1.W", "1.b"} and "PASS" in repr(result)
+
+
+def test_a_loss_that_grows_a_thousandfold_past_a_guess_warns_once_and_a_normal_run_does_not(
+        tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    ns = namespace(".")
+    with pytest.warns(RuntimeWarning, match=r"fit: epoch 1's mean training loss is .*more than "
+                      r"1000 times that of a uniform guess \(ln 10 = 2.3\).*smaller learning "
+                      r"rate than SGD\(lr=1000.0") as caught:
+        history = mc.fit(ns["model"], ns["X"], ns["y"], epochs=3, batch_size=4,
+                         optimizer=mc.SGD(1e3), progress=False)
+    assert history["loss"][0] > 1e3 * np.log(10) and len(caught) == 1
+    assert all(np.isfinite(history["loss"]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mc.fit(make_model(), ns["X"], ns["y"], epochs=3, progress=False)
+
+
+class Param(mc.Layer):
+    """The identity with a two-element parameter whose gradient we choose."""
+
+    def __init__(self, g):
+        super().__init__()
+        self.params["W"] = np.zeros(2)
+        self.grads["W"] = np.array(g, dtype=np.float64)
+
+    def output_shape(self, input_shape):
+        return tuple(input_shape)
+
+
+@pytest.mark.parametrize("bad", [0, 1, 2])
+def test_a_non_finite_gradient_is_named_in_any_layer_the_last_one_included(bad):
+    grads = [[1.0, 1.0]] * 3
+    grads[bad] = [0.0, np.inf]
+    model = mc.Sequential([Param(g) for g in grads])
+    with pytest.raises(mc.NonFiniteError, match=f"gradient of W in layer {bad} ") as info:
+        mc.SGD(0.1).step(model)
+    assert info.value.layer == bad
+    assert all(np.array_equal(layer.params["W"], [0.0, 0.0]) for layer in model)
+
+
+class InPlaceMomentum(mc.optim.Optimizer):
+    """A learner's optimiser whose rule changes its state arrays in place."""
+
+    def update(self, name, p, g, state):
+        v = state.setdefault(name, np.zeros_like(p))
+        v += g                                                # in place
+        return p - self.lr * v
+
+
+def test_a_refused_step_leaves_an_in_place_optimisers_state_as_it_was():
+    model = mc.Sequential([Param([1.0, 2.0])])
+    opt = InPlaceMomentum(0.5)
+    assert repr(opt) == "InPlaceMomentum(lr=0.5)"           # the base class's settings
+    opt.step(model)
+    velocity = opt.state["0.W"]
+    np.testing.assert_array_equal(velocity, [1.0, 2.0])
+    model[0].params["W"][:] = [-1.7e308, 0.0]               # the next update overflows
+    model[0].grads["W"][:] = [1e308, 0.0]
+    with np.errstate(over="ignore"), pytest.raises(mc.NonFiniteError, match="update would make"):
+        opt.step(model)
+    assert opt.state["0.W"] is velocity
+    np.testing.assert_array_equal(velocity, [1.0, 2.0])       # not [2.0, 4.0]
+    np.testing.assert_array_equal(model[0].params["W"], [-1.7e308, 0.0])
+
+
+def test_rng_is_an_int_a_generator_or_none_everywhere():
+    a = mc.load_digits(rng=np.random.default_rng(5))
+    b = mc.load_digits(rng=np.random.default_rng(5))
+    assert all(np.array_equal(u, v) for u, v in zip(a, b))
+    assert not np.array_equal(a[1], mc.load_digits(rng=np.random.default_rng(6))[1])
+    assert np.array_equal(mc.load_digits(rng=0)[1], mc.load_digits(rng=np.int64(0))[1])
+    X = np.random.default_rng(0).random((6, 1, 8, 8)).astype(np.float32)
+    gap = mc.Sequential([mc.Conv2D(1, 2, 3, padding=1, rng=0), mc.ReLU(), mc.GlobalAvgPool2D(),
+                         mc.Linear(2, 3, rng=0)])
+    measure = mc.measure
+    for rng in (0, np.random.default_rng(0), None):
+        assert 0 <= measure.consistency.consistency(gap, X, 10, rng=rng) <= 1
+        assert measure.consistency.random_canvas_positions(4, (2, 2), rng).shape == (4, 2)
+        assert measure.positions.random_positions(4, (0, 2), (0, 2), rng).shape == (4, 2)
+        assert mc.augment.RandomShift(1)(X, rng).shape == X.shape
+        assert len(mc.fit(gap, X, np.arange(6) % 3, epochs=1, rng=rng, progress=False)["loss"])
+
+
 def markdown():
     """The docs/errors.md page, made by running every case."""
     lines = ["# Errors: what minicnn says to bad input", "",
@@ -463,7 +796,11 @@ def markdown():
              "(its forward has no return statement) and `SumGrad` (x * w with 64 weights w, "
              "whose backward sums their gradient into one number), and "
              "files `other.npz` (weights of a wider network), `truncated.npz`, `notes.txt`, "
-             "`nan.npz`, `run.npz` (a checkpoint written by fit(checkpoint=...))."), "",
+             "`nan.npz`, `run.npz` (a checkpoint written by fit(checkpoint=...) with the default "
+             "SGD(0.05, momentum=0.9)); `gap` = `Sequential([Conv2D(1, 4, 3, padding=1), ReLU(), "
+             "GlobalAvgPool2D(), Linear(4, 3)])` (any image size, 3 classes) and the modules "
+             "`equivariance`, `positions`, `receptive_field`, `consistency` of minicnn.measure."),
+             "",
              f"{len(CASES)} kinds of bad input.", "",
              "| # | bad input | code | exception | message |", "|---|---|---|---|---|"]
     with tempfile.TemporaryDirectory() as folder:

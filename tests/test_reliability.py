@@ -143,27 +143,31 @@ def test_ctrl_c_returns_history_and_consistent_weights(capsys):
 
 
 class InterruptedSGD(mc.SGD):
-    """SGD that receives a real SIGINT on step `at`, in the compute or the apply phase."""
+    """SGD that receives a real SIGINT on step `at`: while it computes the new values
+    ("compute"), or after the parameters are assigned and before its state is ("apply")."""
 
     def __init__(self, at, phase):
         super().__init__(0.05, momentum=0.9)
         self.at, self.phase, self.steps = at, phase, 0
 
-    def compute_step(self, model):
+    def step(self, model):
         self.steps += 1
-        update = super().compute_step(model)
-        if self.phase == "compute" and self.steps == self.at:
-            signal.raise_signal(signal.SIGINT)
-        return update
+        super().step(model)
 
-    def apply_step(self, model, update):
-        if self.phase != "apply" or self.steps != self.at:
-            return super().apply_step(model, update)
-        new_params, _ = update
-        first = next(iter(new_params))
-        next(p for n, p, _ in model.param_items() if n == first)[...] = new_params[first]
-        signal.raise_signal(signal.SIGINT)                     # half-way through the copy
-        super().apply_step(model, update)
+    def update(self, name, p, g, state):
+        if self.phase == "compute" and self.steps == self.at and name == "0.W":
+            signal.raise_signal(signal.SIGINT)
+        return super().update(name, p, g, state)
+
+    @property
+    def state(self):
+        return self._state
+
+    @state.setter
+    def state(self, value):
+        if getattr(self, "phase", None) == "apply" and self.steps == self.at:
+            signal.raise_signal(signal.SIGINT)                 # half-way through the assignment
+        self._state = value
 
 
 @pytest.fixture
@@ -175,7 +179,7 @@ def ctrl_c_raises():
     signal.signal(signal.SIGINT, previous)
 
 
-@pytest.mark.parametrize("phase, steps_done", [("compute", 4), ("apply", 5)])
+@pytest.mark.parametrize("phase, steps_done", [("compute", 5), ("apply", 5)])
 def test_a_step_is_all_or_nothing_under_sigint(phase, steps_done, ctrl_c_raises):
     X, y = make_data()
     kw = {"epochs": 2, "batch_size": 8, "rng": 3}
@@ -331,3 +335,17 @@ def test_model_forward_in_chunks_matches_one_pass(monkeypatch):
     assert np.allclose(model.backward(np.ones_like(out)), dx, rtol=1e-5, atol=1e-6)
     for n, _, g in model.param_items():
         assert np.allclose(g, grads[n], rtol=1e-5, atol=1e-5)
+
+
+def test_fit_runs_in_a_worker_thread_where_no_signal_can_be_held_back():
+    """Only the main thread may set a SIGINT handler; elsewhere the deferral does nothing."""
+    import threading
+    X, y = make_data()
+    kw = {"epochs": 2, "batch_size": 8, "rng": 6, "transform": noisy, "progress": False}
+    main = make_model()
+    expected = mc.fit(main, X, y, **kw)
+    model, out = make_model(), {}
+    thread = threading.Thread(target=lambda: out.update(history=mc.fit(model, X, y, **kw)))
+    thread.start()
+    thread.join()
+    assert out["history"] == expected and same_weights(weights(model), weights(main))

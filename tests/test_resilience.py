@@ -12,6 +12,7 @@ from conftest import make_data, make_model
 
 import minicnn as mc
 from minicnn import resilience
+from minicnn.optim import check_gradients
 from minicnn.train import train_step
 
 
@@ -59,7 +60,7 @@ class Param(mc.Layer):
 def test_one_non_finite_gradient_entry_is_found_and_the_last_layer_is_named_first():
     model = mc.Sequential([Param([np.nan, 0.0]), Param([0.0, np.inf]), Param([1.0, 1.0])])
     with pytest.raises(mc.NonFiniteError, match="gradient of W in layer 1") as info:
-        resilience.check_grads(model, "here")
+        check_gradients(model, "here")
     assert info.value.layer == 1
 
 
@@ -67,11 +68,11 @@ def test_one_overflowing_update_entry_is_caught():
     model = mc.Sequential([Param([0.0, -1e308])])
     model[0].params["W"] = np.array([0.0, 1e308])
     opt = mc.SGD(1.0)
-    with np.errstate(over="ignore"):
-        update = opt.compute_step(model)
-    with pytest.raises(mc.NonFiniteError, match="update would make W of layer 0") as info:
-        resilience.check_update(model, update, opt, "here")
+    with np.errstate(over="ignore"), pytest.raises(
+            mc.NonFiniteError, match="update would make W of layer 0") as info:
+        opt.step(model)
     assert info.value.layer == 0
+    np.testing.assert_array_equal(model[0].params["W"], [0.0, 1e308])     # nothing assigned
 
 
 def test_a_transform_that_returns_one_nan_stops_fit():
@@ -113,7 +114,7 @@ def test_a_floating_point_error_in_a_step_raises_non_finite_without_numpy_warnin
     with warnings.catch_warnings():
         warnings.simplefilter("error")                       # a RuntimeWarning would fail here
         with pytest.raises(mc.NonFiniteError, match="loss"):
-            train_step(model, X, y, mc.SGD(0.1))
+            mc.fit(model, X, y, optimizer=mc.SGD(0.1), progress=False)
 
 
 def test_non_finite_error_reads_as_its_message_and_keeps_where_it_happened():

@@ -105,7 +105,8 @@ def test_fit_defaults_are_10_epochs_of_batches_of_64_shuffled_with_seed_0_and_a_
     assert len(history["loss"]) == 10 and [len(b) for b in seen[:3]] == [64, 64, 2]
     order = [i for b in seen[:3] for i in b]
     assert order == np.random.default_rng(0).permutation(130).tolist()
-    assert "epoch 10/10" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "epoch 10/10" in err and "loss=" in err and "acc=" in err
 
 
 def test_fit_checks_epochs_batch_size_and_validation_data_before_training():

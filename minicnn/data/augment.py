@@ -172,6 +172,9 @@ class Compose:
     def __init__(self, transforms):
         self.transforms = list(transforms)
         for i, t in enumerate(self.transforms):
+            if isinstance(t, type):
+                raise TypeError(f"Compose: item {i} is the class {t.__name__} itself: call it "
+                                f"with its arguments, e.g. {t.__name__}(...)")
             if not callable(t):
                 raise TypeError(f"Compose: item {i} is {t!r}, not a callable (x, rng) -> x")
 

@@ -2,18 +2,29 @@
 
 import numpy as np
 
-from ..layers.base import ShapeError, as_pair, check_int, check_number
+from ..layers.base import ShapeError, as_pair, check_number
 
 
 def load_digits(test_fraction=0.25, rng=0, dtype=np.float32):
     """The 1,797 8x8 digits of scikit-learn, scaled to [0, 1], split reproducibly.
 
-    The split is stratified (each class in the same proportion in both parts) and depends only
-    on the int seed `rng` (None: a fresh split each call).
+    The split is stratified (each class in the same proportion in both parts) and reproducible:
+    rng is an int seed (the split depends on it alone), a numpy Generator (the split's seed is
+    drawn from it) or None (a fresh split each call).
     Returns X_train (N, 1, 8, 8), y_train (N,), X_test, y_test; labels 0..9.
     """
     check_number(test_fraction, "test_fraction", "load_digits", 0, 1, low_open=True, high_open=True)
-    seed = None if rng is None else check_int(rng, "rng", "load_digits", minimum=0)
+    if not np.issubdtype(np.dtype(dtype), np.floating):
+        raise TypeError(f"load_digits: dtype must be a floating-point type such as np.float32, "
+                        f"got {np.dtype(dtype)} (pixels in [0, 1] would round to 0 and 1)")
+    if isinstance(rng, np.random.Generator):
+        seed = int(rng.integers(2**32))                   # the split's seed, drawn from rng
+    elif rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool)
+                         and rng >= 0):
+        seed = rng
+    else:
+        raise TypeError(f"load_digits: rng must be an int seed >= 0, a numpy Generator or "
+                        f"None, got {rng!r}")
     from sklearn.datasets import load_digits as sk_load_digits
     from sklearn.model_selection import train_test_split
 

@@ -36,7 +36,8 @@ def _limits(images, canvas, where):
 
 
 def random_canvas_positions(n, last, rng):
-    """(n, 2) ints: rows uniform in 0..last[0], cols in 0..last[1]."""
+    """(n, 2) ints: rows uniform in 0..last[0], cols in 0..last[1]; rng: seed, Generator or None."""
+    rng = as_rng(rng)
     return np.stack([rng.integers(0, last[0] + 1, n), rng.integers(0, last[1] + 1, n)], axis=1)
 
 
@@ -75,8 +76,10 @@ def sliding_probability(model, image, label, canvas, row=0, batch_size=512):
     """Probability of class `label` as `image` (C, h, w) slides along `row`, one pixel a step.
 
     model: anything with logits(X, batch_size) -> (N, K), e.g. a Sequential.
+    label: a class, 0..K-1 for a model with K outputs.
     Returns (canvas - w + 1,): entry j for the image's top-left corner at (row, j).
     """
+    label = check_int(label, "label", "sliding_probability", minimum=0)
     image = np.asarray(image)
     if image.ndim != 3:
         raise ShapeError(f"sliding_probability: image must be (C, h, w), got shape {image.shape}")
@@ -88,4 +91,8 @@ def sliding_probability(model, image, label, canvas, row=0, batch_size=512):
     cols = np.arange(last_col + 1)
     pos = np.stack([np.full_like(cols, row), cols], axis=1)              # (G, 2)
     X = place_on_canvas(np.repeat(image[None], len(cols), axis=0), canvas, pos)  # (G, C, S, S)
-    return softmax(model.logits(X, batch_size).astype(np.float64))[:, label]
+    logits = model.logits(X, batch_size).astype(np.float64)              # (G, K)
+    if label >= logits.shape[1]:
+        raise ValueError(f"sliding_probability: label must be a class in 0..{logits.shape[1] - 1} "
+                         f"(the model has {logits.shape[1]} outputs), got {label}")
+    return softmax(logits)[:, label]

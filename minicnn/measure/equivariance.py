@@ -13,7 +13,34 @@ import math
 
 import numpy as np
 
+from ..layers.base import ShapeError, as_pair
 from ..layers.conv import conv2d_fast
+
+
+def _is_int(v):
+    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+
+def as_shift(shift, where):
+    """(dy, dx) as ints. A shift is a vector: a lone int could mean (s, s) or (0, s), so it is
+    refused rather than guessed."""
+    if not (isinstance(shift, (tuple, list, np.ndarray)) and len(shift) == 2
+            and all(_is_int(v) for v in shift)):
+        hint = (f"; for {shift} pixel(s) to the right write ({0}, {shift}), diagonally "
+                f"({shift}, {shift})" if _is_int(shift) else "")
+        raise TypeError(f"{where}: shift must be a pair of ints (dy, dx), positive down and "
+                        f"right, got {shift!r}{hint}")
+    return int(shift[0]), int(shift[1])
+
+
+def check_maps(out, what, where):
+    """`out` must have a pixel grid on its last two axes: (N, C, H, W) feature maps."""
+    if np.ndim(out) < 3:
+        raise ShapeError(f"{where}: {what} has shape {np.shape(out)}, but equivariance compares "
+                         "feature maps (N, C, H, W) shifted on their last two axes; a "
+                         "classifier's (N, K) logits have no pixel grid: measure the "
+                         "convolutional layers (e.g. Sequential(model.layers[:k])), or use "
+                         "invariance_error for the logits")
 
 
 # --------------------------------------------------------------------------------------------
@@ -21,12 +48,12 @@ from ..layers.conv import conv2d_fast
 # --------------------------------------------------------------------------------------------
 def shift_circular(x, shift):
     """Roll the last two axes by shift = (dy, dx): what leaves one side comes back on the other."""
-    return np.roll(x, shift=(int(shift[0]), int(shift[1])), axis=(-2, -1))
+    return np.roll(x, shift=as_shift(shift, "shift_circular"), axis=(-2, -1))
 
 
 def shift_zero(x, shift):
     """Move the content of the last two axes by (dy, dx); what leaves is lost, zeros come in."""
-    dy, dx = int(shift[0]), int(shift[1])
+    dy, dx = as_shift(shift, "shift_zero")
     H, W = x.shape[-2:]
     out = np.zeros_like(x)
     if abs(dy) >= H or abs(dx) >= W:
@@ -74,7 +101,8 @@ def output_shifts(shift, stride=1):
     other shift falls between two output pixels: both neighbours (floor and ceil) are returned,
     so an error measured as the best over candidates cannot blame a bad choice of rounding.
     """
-    sy, sx = (stride, stride) if np.isscalar(stride) else stride
+    sy, sx = as_pair("stride", stride, "output_shifts")
+    shift = as_shift(shift, "output_shifts")
     ys = sorted({math.floor(shift[0] / sy), math.ceil(shift[0] / sy)})
     xs = sorted({math.floor(shift[1] / sx), math.ceil(shift[1] / sx)})
     return [(a, b) for a in ys for b in xs]
@@ -83,9 +111,13 @@ def output_shifts(shift, stride=1):
 # --------------------------------------------------------------------------------------------
 # Equivariance and invariance errors.
 # --------------------------------------------------------------------------------------------
-def _diffs(f, x, shift, stride, mode):
+def _diffs(f, x, shift, stride, mode, where="equivariance_error"):
     """Yield (output shift, f(S x) - S' f(x), S' f(x)) for every candidate output shift S'."""
-    fx, fsx = f(x), f(shift_image(x, shift, mode))           # both (N, C, Ho, Wo)
+    shift, stride = as_shift(shift, where), as_pair("stride", stride, where)
+    check_maps(x, "x", where)
+    fx = f(x)
+    check_maps(fx, "f(x)", where)
+    fsx = f(shift_image(x, shift, mode))                      # both (N, C, Ho, Wo)
     for out_shift in output_shifts(shift, stride):
         target = shift_image(fx, out_shift, mode)
         yield out_shift, fsx - target, target
@@ -104,6 +136,9 @@ def equivariance_error(f, x, shift, stride=1, mode="circular", mask=None):
     m = 1.0 if mask is None else np.asarray(mask, dtype=bool)
     errors = []
     for _, diff, target in _diffs(f, x, shift, stride, mode):
+        if mask is not None and m.shape != diff.shape[-2:]:
+            raise ShapeError(f"equivariance_error: mask has shape {m.shape}, expected the "
+                             f"output's (Ho, Wo) = {diff.shape[-2:]}")
         errors.append(np.linalg.norm((diff * m).ravel()) / np.linalg.norm((target * m).ravel()))
     return float(min(errors))
 
@@ -116,7 +151,7 @@ def equivariance_error_map(f, x, shift, stride=1, mode="circular"):
     non-integer output shift the candidate with the smaller total error is used.
     """
     best = None
-    for _, diff, target in _diffs(f, x, shift, stride, mode):
+    for _, diff, target in _diffs(f, x, shift, stride, mode, "equivariance_error_map"):
         per_pixel = np.sqrt((diff.astype(np.float64) ** 2).sum(axis=(0, 1)))   # (Ho, Wo)
         emap = per_pixel / np.linalg.norm(target.ravel())
         if best is None or (emap ** 2).sum() < (best ** 2).sum():
@@ -125,7 +160,10 @@ def equivariance_error_map(f, x, shift, stride=1, mode="circular"):
 
 
 def invariance_error(f, x, shift, mode="circular"):
-    """||f(S x) - f(x)|| / ||f(x)||: 0 for a map whose output ignores the shift."""
+    """||f(S x) - f(x)|| / ||f(x)||: 0 for a map whose output ignores the shift.
+
+    x: (N, C, H, W); f may return anything of a fixed shape, e.g. (N, K) logits."""
+    check_maps(x, "x", "invariance_error")
     fx, fsx = f(x), f(shift_image(x, shift, mode))
     return float(np.linalg.norm((fsx - fx).ravel()) / np.linalg.norm(fx.ravel()))
 
@@ -164,6 +202,19 @@ def layer_outputs(model, x):
 # --------------------------------------------------------------------------------------------
 # A convolution as a dense matrix.
 # --------------------------------------------------------------------------------------------
+def _check_conv(layer, input_shape, where):
+    """A Conv2D and the (C, H, W) shape of one image (no batch axis) that it takes."""
+    if not all(hasattr(layer, a) for a in ("stride", "pads", "padding_mode")) \
+            or "W" not in getattr(layer, "params", {}):
+        raise TypeError(f"{where}: layer must be a Conv2D, got {layer!r}")
+    shape = tuple(input_shape)
+    if len(shape) != 3 or shape[0] != layer.params["W"].shape[1]:
+        hint = " (leave out the batch axis)" if len(shape) == 4 else ""
+        raise ShapeError(f"{where}: input_shape must be (C, H, W) of one image with C = "
+                         f"{layer.params['W'].shape[1]} for {layer!r}, got {shape}{hint}")
+    return shape
+
+
 def _dense_from_kernel(w, stride, pads, mode, input_shape):
     """Push every basis image e_k through the convolution (no bias): column k of the matrix."""
     C, H, W = input_shape
@@ -180,8 +231,9 @@ def conv_as_dense_matrix(layer, input_shape):
     basis images through the layer's own convolution, so it is exactly the same linear map.
     The bias vector is np.repeat(layer.params["b"], Ho*Wo). Returns M.
     """
+    input_shape = _check_conv(layer, input_shape, "conv_as_dense_matrix")
     return _dense_from_kernel(layer.params["W"], layer.stride, layer.pads, layer.padding_mode,
-                              tuple(input_shape))
+                              input_shape)
 
 
 def dense_weight_ties(layer, input_shape):
@@ -191,6 +243,7 @@ def dense_weight_ties(layer, input_shape):
     (as in W.ravel()), or -1 where the matrix is structurally zero. Built by pushing basis
     vectors through a convolution whose kernel is a single 1 at index k.
     """
+    input_shape = _check_conv(layer, input_shape, "dense_weight_ties")
     w = layer.params["W"]
     ties = None
     for k in range(w.size):

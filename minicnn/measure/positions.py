@@ -13,7 +13,9 @@ Positions are the (row, col) of a digit's top-left corner on the canvas.
 import numpy as np
 
 from ..data.digits import place_on_canvas
-from ..layers.base import ShapeError
+from ..layers.base import ShapeError, as_rng, check_int
+from ..losses import check_labels
+from ..train import check_is_model, num_classes
 
 
 def _as_range(region, name, limit):
@@ -26,7 +28,7 @@ def _as_range(region, name, limit):
 
 def random_positions(n, rows, cols, rng):
     """(n, 2) ints: rows uniform in [rows[0], rows[1]], cols in [cols[0], cols[1]] (inclusive)."""
-    rng = np.random.default_rng(rng)
+    rng = as_rng(rng)
     r = rng.integers(rows[0], rows[1] + 1, size=n)
     c = rng.integers(cols[0], cols[1] + 1, size=n)
     return np.stack([r, c], axis=1)                                 # (n, 2)
@@ -56,6 +58,7 @@ def place_in_region(images, labels, canvas_size, rows, cols, copies=1, rng=0):
 
 def grid_offsets(canvas_size, image_size, stride):
     """Offsets 0, stride, 2*stride, ... up to canvas_size - image_size (always included)."""
+    stride = check_int(stride, "stride", "grid_offsets")
     last = canvas_size - image_size
     if last < 0 or stride < 1:
         raise ValueError(f"grid_offsets: need image_size <= canvas_size and stride >= 1, got "
@@ -68,17 +71,30 @@ def accuracy_map(model, images, labels, canvas_size, grid_positions, batch_size=
     """Test accuracy with ALL images placed at each position of a grid.
 
     grid_positions: 1-D offsets used for rows and columns alike, or a pair (row_offsets,
-    col_offsets). Returns acc (len(rows), len(cols)): acc[i, j] is the accuracy with every image
-    at top-left corner (rows[i], cols[j]).
+    col_offsets). model: anything with predict(X, batch_size), e.g. a Sequential; labels: (N,)
+    classes, checked against a Sequential's number of outputs as evaluate checks them.
+    Returns acc (len(rows), len(cols)): acc[i, j] is the accuracy with every image at top-left
+    corner (rows[i], cols[j]).
     """
     rows, cols = _grid_pair(grid_positions)
-    labels = np.asarray(labels)
+    labels = check_labels(labels, len(images), _classes(model, images, canvas_size),
+                          "accuracy_map")
     acc = np.zeros((len(rows), len(cols)))
     for i, r in enumerate(rows):
         for j, c in enumerate(cols):
             X = place_on_canvas(images, canvas_size, (int(r), int(c)))   # (N, C, H, W)
             acc[i, j] = np.mean(model.predict(X, batch_size) == labels)
     return acc
+
+
+def _classes(model, images, canvas_size):
+    """The number of classes a Sequential outputs on the canvas; any label for a bare predict."""
+    if not hasattr(model, "output_shapes"):
+        if not hasattr(model, "predict"):
+            check_is_model(model, "accuracy_map")
+        return np.iinfo(np.int64).max
+    first = place_on_canvas(np.asarray(images)[:1], canvas_size, (0, 0))     # (1, C, H, W)
+    return num_classes(model, first.shape[1:], "accuracy_map")
 
 
 def _grid_pair(grid_positions):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..layers import AvgPool2D, Conv2D, MaxPool2D, ReLU
-from ..layers.base import check_int
+from ..layers.base import ShapeError, check_int
 
 GRID_KEEPERS = (ReLU,)           # element-wise layers: the field passes through unchanged
 WINDOWED = (Conv2D, MaxPool2D, AvgPool2D)
@@ -65,9 +65,22 @@ def theoretical(layers):
     return out
 
 
+def layer_index(layers, k, where):
+    """k as an index from 0 into `layers`; a negative k counts from the end, as in Python
+    (-1: the last layer)."""
+    n = len(layers)
+    k = check_int(k, "k", where)
+    if not -n <= k < n:
+        raise IndexError(f"{where}: k={k} is not a layer of this {n}-layer network (k must be "
+                         f"in 0..{n - 1}, or -{n}..-1 counting from the end)")
+    return k % n
+
+
 def forward_to(layers, k, x):
-    """The output of layers[k] for input x (N, C, H, W), every layer's cache kept for backward."""
-    for layer in list(layers)[:k + 1]:
+    """The output of layers[k] for input x (N, C, H, W), every layer's cache kept for backward.
+    k may be negative, counting from the end."""
+    layers = list(layers)
+    for layer in layers[:layer_index(layers, k, "forward_to") + 1]:
         x = layer.forward(x)
     return x
 
@@ -75,13 +88,18 @@ def forward_to(layers, k, x):
 def effective(layers, k, X):
     """The effective receptive field of the central unit of layer k: (H, W) mean |gradient|.
 
-    X: inputs (N, C, H, W). The gradient of the sum over channels of the central unit
+    k: a layer index (negative counts from the end: -1 is the last layer); X: inputs
+    (N, C, H, W). The gradient of the sum over channels of the central unit
     (h // 2, w // 2) of layers[k]'s output, with respect to the input, by each layer's backward;
     its absolute value is summed over input channels and averaged over the N inputs.
     Returns (erf (H, W), (row, col) of the central unit).
     """
     layers = list(layers)
+    k = layer_index(layers, k, "effective")
     out = forward_to(layers, k, X.astype(np.float64, copy=False))
+    if out.ndim != 4:
+        raise ShapeError(f"effective: layer {k} ({layers[k]!r}) gives output of shape "
+                         f"{out.shape}, not feature maps (N, C, h, w) with a central unit")
     h, w = out.shape[-2:]
     centre = (h // 2, w // 2)
     dout = np.zeros_like(out)
@@ -123,17 +141,37 @@ def crop(image, rows, cols, i, j, fill=np.nan):
     return patch
 
 
+def check_channels(channels, out, layer):
+    """Channel indices as a list of ints in range for `out` (N, F, h, w); negatives count from
+    the end."""
+    if out.ndim != 4:
+        raise ShapeError(f"top_patches: {layer!r} gives output of shape {out.shape}, not "
+                         "feature maps (N, C, h, w) whose channels have patches")
+    F = out.shape[1]
+    channels = [channels] if isinstance(channels, (int, np.integer)) else list(channels)
+    bad = [c for c in channels
+           if not isinstance(c, (int, np.integer)) or isinstance(c, bool) or not -F <= c < F]
+    if bad or not channels:
+        raise IndexError(f"top_patches: channels must be ints in 0..{F - 1} ({layer!r} has {F} "
+                         f"output channels), got {bad or 'none'}")
+    return [int(c) % F for c in channels]
+
+
 def top_patches(layers, k, X, channels, n_top=9, batch_size=256):
     """The input patches that activate each chosen channel of layers[k] most.
 
-    X: inputs (N, C, H, W); channels: channel indices of layers[k]'s output. Each input counts
+    k: a layer index (negative counts from the end); X: inputs (N, C, H, W); channels: channel
+    indices of layers[k]'s output (negative ones count from the end). Each input counts
     once, at its most active unit. Returns a dict: "value" (len(channels), n_top) activations,
     "image" (len(channels), n_top) indices into X, "unit" (len(channels), n_top, 2) the unit's
     (row, col), "patch" (len(channels), n_top, C, size, size) crops of the theoretical field
     (NaN outside the input), best first.
     """
     n_top = check_int(n_top, "n_top", "top_patches", minimum=1)
-    rows, cols = theoretical(list(layers)[:k + 1])[k]
+    layers = list(layers)
+    k = layer_index(layers, k, "top_patches")
+    rows, cols = theoretical(layers[:k + 1])[k]
+    channels = check_channels(channels, forward_to(layers, k, X[:1]), layers[k])
     acts = np.concatenate([forward_to(layers, k, X[s:s + batch_size])[:, channels]
                            for s in range(0, len(X), batch_size)])          # (N, K, h, w)
     N, K, h, w = acts.shape
