@@ -85,14 +85,11 @@ def shift_error(f, x, s):
 
 def main(argv=None):
     p = parser(__doc__, defaults={"epochs": 30, "pairs": 4, "canvas": 16, "max_shift": 8},
-               quick={"epochs": 1, "pairs": 1})
+               quick={"epochs": 1, "pairs": 1}, jobs="networks")
     p.add_argument("--epochs", type=int, help="training epochs")
     p.add_argument("--pairs", type=int, help="random position pairs per test digit")
     p.add_argument("--canvas", type=int, help="side of the training canvas")
     p.add_argument("--max-shift", type=int, help="largest shift in part 1")
-    p.add_argument("--jobs", type=int, default=None, help="networks trained at once, each in its "
-                   "own process with one BLAS thread (default: one per core; 1 = one after "
-                   "another); the results are the same")
     args = p.parse(argv)
     epochs, pairs = args.epochs, args.pairs
     X_tr, y_tr, X_te, y_te = load_digits(rng=args.seed)

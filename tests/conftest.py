@@ -9,8 +9,8 @@ import pytest
 matplotlib.use("Agg")  # tests never open windows
 
 # One BLAS thread for the whole suite: the layers' many small matrix products gain nothing from
-# a second thread, and on a busy 2-core machine OpenBLAS's waiting threads made them up to 100x
-# slower (measured). threadpoolctl comes with scikit-learn. Benchmarks set their own threads.
+# a second thread, and on a busy machine OpenBLAS's waiting threads spin on the cores the other
+# test processes need. threadpoolctl comes with scikit-learn. Benchmarks set their own threads.
 try:
     from threadpoolctl import threadpool_limits
     threadpool_limits(1)
@@ -39,16 +39,14 @@ def run_demo(tmp_path):
     return run
 
 
-# The slowest files first (seconds on a fresh clone, 2026-12-02): with two test processes
+# The slowest files first (pytest --durations lists them): with two test processes
 # (pytest-xdist, one file per process at a time) a long file started last would leave the other
 # core idle at the end. pyproject.toml's --no-loadscope-reorder makes pytest-xdist keep this order.
-SLOWEST_FIRST = ("test_demos_learned_invariance.py",          # 57
-                 "test_demos_fuzzy_augmentation.py",          # 44
-                 "test_demos_corner_augmentation.py",         # 39
-                 "test_notebook.py",                          # 35
-                 "test_demos_antialias_leak_rotation.py",     # 26
-                 "test_corner_idx.py", "test_corner.py", "test_gradients.py", "test_explore.py",
-                 "test_demos_tour_common.py", "test_demos_benchmark.py")    # 17 down to 12
+SLOWEST_FIRST = ("test_demos_learned_invariance.py", "test_demos_fuzzy_augmentation.py",
+                 "test_demos_corner_augmentation.py", "test_notebook.py",
+                 "test_demos_antialias_leak_rotation.py", "test_corner_idx.py", "test_corner.py",
+                 "test_gradients.py", "test_explore.py", "test_demos_tour_common.py",
+                 "test_demos_benchmark.py")
 RANK = {name: i for i, name in enumerate(SLOWEST_FIRST)}
 
 

@@ -1,5 +1,6 @@
 """Smoke tests for demos/tour.py (runs demos in a row) and demos/common.py's flag rule."""
 
+import os
 import pathlib
 import re
 import subprocess
@@ -83,3 +84,23 @@ def test_workers_fork_from_a_preloaded_server_on_linux_and_are_spawned_elsewhere
     for platform in ("darwin", "win32"):
         monkeypatch.setattr(common.sys, "platform", platform)
         assert common.worker_context().get_start_method() == "spawn"
+
+
+@pytest.mark.parametrize("guarded", [False, True])
+def test_a_script_without_a_main_guard_runs_its_jobs_here_and_says_what_to_add(tmp_path, guarded):
+    """Worker processes import the running script first: without `if __name__ == "__main__":`
+    they would reach run_jobs again. run_jobs then runs the calls serially and names the fix."""
+    call = "print(run_jobs({k: (operator.mul, (k, k), {}) for k in range(4)}, jobs=2))"
+    script = tmp_path / "mine.py"
+    script.write_text("import operator\nfrom common import run_jobs\n" +
+                      (f"if __name__ == '__main__':\n    {call}\n" if guarded else call + "\n"))
+    demos = pathlib.Path(__file__).resolve().parents[1] / "demos"
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(demos)}, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "{0: 0, 1: 1, 2: 4, 3: 9}"
+    if guarded:
+        assert "run_jobs" not in out.stderr
+    else:
+        assert "outside `if __name__ == '__main__':`" in out.stderr
+        assert "one after another" in out.stderr
