@@ -24,8 +24,7 @@ import time
 
 import matplotlib.pyplot as plt
 import numpy as np
-from common import finish, parser, run_jobs, save_figure
-from matplotlib.ticker import MaxNLocator
+from common import finish, integer_ticks, parser, run_jobs, save_figure
 
 from minicnn import (
     Adam,
@@ -230,8 +229,7 @@ def plot_maps(pools, features, x, fx_in, errors, side):
                      f"{errors[name][s]:.3f}", fontsize=9)
         ax.set_xlabel("pooled column")
         ax.set_ylabel("pooled row")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        integer_ticks(ax)
     fig.colorbar(im, ax=axes, shrink=0.7, label=f"pooled activation, channel {ch} (one scale)")
     fig.suptitle("One digit's pooled feature map as the input moves right 1 px at a time; white "
                  "dashes: the shift-0 map's centre moved by s/2 (the ideal)")

@@ -34,6 +34,12 @@ except ImportError:  # pragma: no cover
     threadpool_limits = None
 
 
+# What --quick is, in every demo's --help and output: tiny budgets keep the tests fast, and some
+# of the lessons do not survive them, so a quick run is never the experiment.
+QUICK_MEANS = ("tiny settings that check the demo runs; its numbers are not meaningful and may "
+               "even point the wrong way. For a first look, run demos/tour.py without --quick.")
+
+
 class DemoParser(argparse.ArgumentParser):
     """An ArgumentParser whose parse() fills unset flags from the defaults / quick tables."""
 
@@ -45,7 +51,8 @@ class DemoParser(argparse.ArgumentParser):
         self.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
         self.add_argument("--out", default="figures", help="folder for figures (default figures)")
         self.add_argument("--quick", action="store_true",
-                          help="tiny settings, for tests; flags you give still win (default off)")
+                          help=f"a smoke test: {QUICK_MEANS} Flags you give still win "
+                          "(default off)")
         self.add_argument("--threads", type=int, default=1,
                           help="BLAS threads (default 1: small products gain nothing from more)")
         self.add_argument("--no-figures", action="store_true",
@@ -78,6 +85,8 @@ class DemoParser(argparse.ArgumentParser):
         args.figures = []
         args.start = time.perf_counter()
         limit_threads(args.threads)
+        if args.quick:
+            print(f"--quick is a smoke test: {QUICK_MEANS}\n", flush=True)
         return args
 
 
@@ -116,6 +125,14 @@ def save_figure(fig, args, name, palette=False, **kwargs):
         Image.open(path).convert("RGB").quantize(256).save(path, optimize=True)
     args.figures.append(path)
     return path
+
+
+def integer_ticks(*axes):
+    """Ticks at whole numbers only, on both axes of each matplotlib Axes (pixels, cells)."""
+    from matplotlib.ticker import MaxNLocator
+    for ax in axes:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
 
 
 def finish(args):

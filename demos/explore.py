@@ -259,8 +259,8 @@ def main(argv=None):
     parser.add_argument("--cache", metavar="DIR", help="weight cache (default ~/.cache/minicnn)")
     parser.add_argument("--retrain", action="store_true", help="ignore the cache, train again "
                         "(default off)")
-    parser.add_argument("--quick", action="store_true", help="tiny training, for tests "
-                        "(default off)")
+    parser.add_argument("--quick", action="store_true", help="a smoke test: tiny "
+                        "training, the models are not the experiment's (default off)")
     parser.add_argument("--save", metavar="FILE", help="save one frame as PNG and exit "
                         "(default: open a window)")
     parser.add_argument("--out", metavar="DIR", help="like --save DIR/explorer.png (default "

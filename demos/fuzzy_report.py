@@ -8,7 +8,7 @@ from itertools import pairwise
 
 import matplotlib.pyplot as plt
 import numpy as np
-from common import save_figure
+from common import integer_ticks, save_figure
 
 from minicnn import load_digits, place_on_canvas
 from minicnn.measure.equivariance import layer_outputs, shift_zero
@@ -244,8 +244,7 @@ def plot_maps(net, args, conv3, stride):
         axes[2, col].set_xlabel("map column (cell)", fontsize=8)
     for ax in axes.flat:
         ax.tick_params(labelsize=7)
-        ax.xaxis.set_major_locator(plt.MaxNLocator(5, integer=True))
-        ax.yaxis.set_major_locator(plt.MaxNLocator(5, integer=True))
+    integer_ticks(*axes.flat)
     axes[0, 0].set_ylabel("input digit\ncanvas row (px)")
     axes[1, 0].set_ylabel("conv 3 map\nmap row (cell)")
     axes[2, 0].set_ylabel("difference\nmap row (cell)")

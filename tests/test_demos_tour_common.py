@@ -104,3 +104,17 @@ def test_a_script_without_a_main_guard_runs_its_jobs_here_and_says_what_to_add(t
     else:
         assert "outside `if __name__ == '__main__':`" in out.stderr
         assert "one after another" in out.stderr
+
+
+def test_every_demo_calls_quick_a_smoke_test_and_offers_the_tour_as_the_first_look(capsys,
+                                                                                    tmp_path):
+    """--quick's tiny budgets do not keep every lesson: no demo may present it as a first look."""
+    for name in WITH_MAIN:
+        with pytest.raises(SystemExit):
+            load_demo(name).main(["--help"])
+        entries = [e for e in help_entries(capsys.readouterr().out) if e.startswith("--quick")]
+        if name != "idx_digits":                     # a file tool, without --quick
+            assert len(entries) == 1 and "smoke test" in entries[0], name
+    load_demo("weight_sharing").main(["--quick", "--no-figures", "--out", str(tmp_path)])
+    assert "--quick is a smoke test" in capsys.readouterr().out
+    assert "first look" in load_demo("tour").__doc__.splitlines()[0]
