@@ -87,7 +87,6 @@ def test_run_any_builder_through_the_protocol():
     assert a.summary["spread"] > 0.3
     text = str(flat)
     assert "mine" in text and "max-min" in text and f"{100 * flat.map[0, 0]:.1f}" in text
-    np.testing.assert_array_equal(flat.map, corner.run(mine, setup, epochs=2).map)  # seeded
 
 
 def tiny(canvas, rng):
@@ -105,9 +104,11 @@ def test_run_given_a_built_model_names_the_builder_it_needs():
 
 
 def test_run_takes_a_generator_as_rng_like_everywhere_else():
-    """One int seed is drawn from the Generator: the same Generator state, the same run."""
+    """One int seed is drawn from the Generator: the same Generator state, the same run, the
+    run of that int seed (a seeded run repeats exactly)."""
     one = corner.run(tiny, quick=True, epochs=1, rng=np.random.default_rng(0))
-    two = corner.run(tiny, quick=True, epochs=1, rng=np.random.default_rng(0))
+    seed = corner.as_seed(np.random.default_rng(0))
+    two = corner.run(tiny, quick=True, epochs=1, rng=seed)
     np.testing.assert_array_equal(one.map, two.map)
     assert one.summary == two.summary
     setup = corner.prepare(quick=True, rng=np.random.default_rng(1))
