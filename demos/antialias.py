@@ -24,8 +24,7 @@ import time
 
 import matplotlib.pyplot as plt
 import numpy as np
-from common import finish, parser, run_jobs, save_figure
-from matplotlib.ticker import MaxNLocator
+from common import finish, integer_ticks, parser, run_jobs, save_figure
 
 from minicnn import (
     Adam,
@@ -85,14 +84,11 @@ def shift_error(f, x, s):
 
 def main(argv=None):
     p = parser(__doc__, defaults={"epochs": 30, "pairs": 4, "canvas": 16, "max_shift": 8},
-               quick={"epochs": 1, "pairs": 1})
+               quick={"epochs": 1, "pairs": 1}, jobs="networks")
     p.add_argument("--epochs", type=int, help="training epochs")
     p.add_argument("--pairs", type=int, help="random position pairs per test digit")
     p.add_argument("--canvas", type=int, help="side of the training canvas")
     p.add_argument("--max-shift", type=int, help="largest shift in part 1")
-    p.add_argument("--jobs", type=int, default=None, help="networks trained at once, each in its "
-                   "own process with one BLAS thread (default: one per core; 1 = one after "
-                   "another); the results are the same")
     args = p.parse(argv)
     epochs, pairs = args.epochs, args.pairs
     X_tr, y_tr, X_te, y_te = load_digits(rng=args.seed)
@@ -233,8 +229,7 @@ def plot_maps(pools, features, x, fx_in, errors, side):
                      f"{errors[name][s]:.3f}", fontsize=9)
         ax.set_xlabel("pooled column")
         ax.set_ylabel("pooled row")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        integer_ticks(ax)
     fig.colorbar(im, ax=axes, shrink=0.7, label=f"pooled activation, channel {ch} (one scale)")
     fig.suptitle("One digit's pooled feature map as the input moves right 1 px at a time; white "
                  "dashes: the shift-0 map's centre moved by s/2 (the ideal)")

@@ -46,7 +46,7 @@ def parse_args(argv):
     p = parser(__doc__, defaults={"canvas": 32, "epochs": 8, "copies": 3, "stride": 4,
                                   "shifts": "0,4,8,all", "lr": 0.05, "batch_size": 32,
                                   "n_train": None},
-               quick={"canvas": 16, "epochs": 6, "copies": 1, "stride": 4, "shifts": "0,all"})
+               quick={"canvas": 16, "epochs": 6, "copies": 1, "stride": 4, "shifts": "0,all"}, jobs="shift ranges")
     p.add_argument("--canvas", type=int, help="canvas side (multiple of 4)")
     p.add_argument("--epochs", type=int, help="training epochs")
     p.add_argument("--copies", type=int, help="corner positions drawn per training digit")
@@ -55,9 +55,6 @@ def parse_args(argv):
     p.add_argument("--lr", type=float, help="SGD step")
     p.add_argument("--batch-size", type=int, help="batch size")
     p.add_argument("--n-train", type=int, help="training digits (None: all)")
-    p.add_argument("--jobs", type=int, default=None, help="shift ranges trained at once, each in "
-                   "its own process with one BLAS thread (default: one per core; 1 = one after "
-                   "another); the results are the same")
     args = p.parse(argv)
     if args.canvas % 4 or args.canvas < 2 * IMAGE:
         p.error(f"--canvas must be a multiple of 4 and >= {2 * IMAGE}, got {args.canvas}")

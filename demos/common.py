@@ -13,6 +13,7 @@ value from `quick` when --quick is given, else from `defaults`. Every flag's hel
 """
 
 import argparse
+import ast
 import functools
 import importlib.util
 import inspect
@@ -33,10 +34,16 @@ except ImportError:  # pragma: no cover
     threadpool_limits = None
 
 
+# What --quick is, in every demo's --help and output: tiny budgets keep the tests fast, and some
+# of the lessons do not survive them, so a quick run is never the experiment.
+QUICK_MEANS = ("tiny settings that check the demo runs; its numbers are not meaningful and may "
+               "even point the wrong way. For a first look, run demos/tour.py without --quick.")
+
+
 class DemoParser(argparse.ArgumentParser):
     """An ArgumentParser whose parse() fills unset flags from the defaults / quick tables."""
 
-    def __init__(self, description, defaults, quick):
+    def __init__(self, description, defaults, quick, jobs=None):
         self.defaults_table = dict(defaults or {})
         self.quick_table = dict(quick or {})
         super().__init__(description=description,
@@ -44,11 +51,16 @@ class DemoParser(argparse.ArgumentParser):
         self.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
         self.add_argument("--out", default="figures", help="folder for figures (default figures)")
         self.add_argument("--quick", action="store_true",
-                          help="tiny settings, for tests; flags you give still win (default off)")
+                          help=f"a smoke test: {QUICK_MEANS} Flags you give still win "
+                          "(default off)")
         self.add_argument("--threads", type=int, default=1,
                           help="BLAS threads (default 1: small products gain nothing from more)")
         self.add_argument("--no-figures", action="store_true",
                           help="only the numbers, no figures: faster (default off)")
+        if jobs:          # what the demo trains in parallel, e.g. "networks" (see run_jobs)
+            self.add_argument("--jobs", type=int, default=None, help=f"{jobs} trained at once, "
+                              "each in its own process with one BLAS thread (default: one per "
+                              "core; 1 = one after another); the results are the same")
 
     def add_argument(self, *names, **kwargs):
         """As argparse's, with 'default X; quick Y' appended to the help of table flags."""
@@ -73,12 +85,17 @@ class DemoParser(argparse.ArgumentParser):
         args.figures = []
         args.start = time.perf_counter()
         limit_threads(args.threads)
+        if args.quick:
+            print(f"--quick is a smoke test: {QUICK_MEANS}\n", flush=True)
         return args
 
 
-def parser(doc, defaults=None, quick=None):
-    """A DemoParser described by the first line of the demo's docstring."""
-    return DemoParser(doc.strip().splitlines()[0], defaults, quick)
+def parser(doc, defaults=None, quick=None, jobs=None):
+    """A DemoParser described by the first line of the demo's docstring.
+
+    jobs: what the demo trains in worker processes ("networks"): adds the --jobs flag.
+    """
+    return DemoParser(doc.strip().splitlines()[0], defaults, quick, jobs)
 
 
 def limit_threads(n):
@@ -108,6 +125,14 @@ def save_figure(fig, args, name, palette=False, **kwargs):
         Image.open(path).convert("RGB").quantize(256).save(path, optimize=True)
     args.figures.append(path)
     return path
+
+
+def integer_ticks(*axes):
+    """Ticks at whole numbers only, on both axes of each matplotlib Axes (pixels, cells)."""
+    from matplotlib.ticker import MaxNLocator
+    for ax in axes:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
 
 
 def finish(args):
@@ -158,9 +183,8 @@ def worker_context():
     The fork server is a fresh interpreter, started at this process's first pool and kept for
     the later ones, that imports WORKER_PRELOAD and then forks one worker per job. A worker so
     starts with nothing of this process (no BLAS threads, no state) and with its modules already
-    imported. Spawning starts every worker as a fresh interpreter that imports them again:
-    0.5-0.8 s of CPU each for numpy and minicnn alone (tools/pool_start.py), and about 1 s more
-    for matplotlib and 1.5 s for scikit-learn. Spawning stays the method on macOS and Windows,
+    imported. Spawning starts every worker as a fresh interpreter that imports them all again
+    (tools/pool_start.py times both ways). Spawning stays the method on macOS and Windows,
     where forking a process that has loaded the system's maths libraries is not safe.
     """
     if sys.platform != "linux":
@@ -170,17 +194,46 @@ def worker_context():
     return context
 
 
+def called_outside_main_guard():
+    """True if the running script (`python script.py`) reached this call from a top-level line
+    outside `if __name__ == "__main__":`. A worker process imports that script before its first
+    job, and the import would reach the same call and try to start workers of its own."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    frame = sys._getframe(1)
+    while frame is not None and not (frame.f_code.co_name == "<module>" and
+                                     frame.f_globals.get("__name__") == "__main__"):
+        frame = frame.f_back
+    if frame is None or path is None or not path.endswith(".py"):  # interactive: not imported
+        return False
+    try:
+        tree = ast.parse(pathlib.Path(path).read_text())
+    except (OSError, SyntaxError, ValueError):
+        return False
+    guarded = [range(node.lineno, node.end_lineno + 1) for node in tree.body
+               if isinstance(node, ast.If) and "__main__" in ast.unparse(node.test)
+               and "__name__" in ast.unparse(node.test)]
+    return not any(frame.f_lineno in lines for lines in guarded)
+
+
 def run_jobs(tasks, jobs=None, done=None):
     """Run independent calls in `jobs` worker processes; {key: fn(*args, **kwargs)} in key order.
 
     tasks: {key: (fn, args, kwargs)}, fn a module-level function of the library or of a demo
-    script (sent to the workers by name). jobs: worker processes (None: one per core; 1 runs the calls here, one after another).
+    script (sent to the workers by name). jobs: worker processes (None: one per core; 1 runs
+    the calls here, one after another, as does a script without `if __name__ == "__main__":`).
     Every worker uses one BLAS thread, so each call computes exactly what it computes serially
     and the results are bit-identical to a serial run. done(key, result) is called as each call
     finishes, in finishing order (for one progress line per result).
     """
     jobs = min(len(tasks), jobs or os.cpu_count() or 1)
     results = {}
+    if jobs > 1 and called_outside_main_guard():
+        print(f"run_jobs: this script calls run_jobs (or a demo's main()) outside `if __name__ == "
+              f"'__main__':`, so every worker process would run the script again; running the "
+              f"{len(tasks)} calls here, one after another. To use {jobs} workers, put the "
+              f"script's calls under `if __name__ == '__main__':`.", file=sys.stderr, flush=True)
+        jobs = 1
     if jobs <= 1:
         for key, (fn, args, kwargs) in tasks.items():
             results[key] = fn(*args, **kwargs)

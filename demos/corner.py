@@ -39,15 +39,15 @@ import textwrap
 import matplotlib.pyplot as plt
 import numpy as np
 from common import finish, parser, run_jobs, save_figure
+from matplotlib import colors
 
 from minicnn.measure import corner
 from minicnn.measure.consistency import sliding_probability
 from minicnn.measure.positions import linear_weight_map
 
 SLIDE_ROW, SLIDE_DIGITS = 2, 6      # the jaggedness plot: 6 test digits slide along row 2
-# Networks handed to the workers first, the longest first: measured one after another, d took 35 s
-# (12 epochs), f 28 s (stride-1 pooling before each downsampling), the others 20-24 s. Started
-# last, d and f would leave one worker idle at the end (88 s against 76 s on 2 workers).
+# Networks handed to the workers first: d trains twice as many epochs and f pools at stride 1
+# before each downsampling, so they take longest; started last, they would leave a worker idle.
 LONGEST = ("d", "f")
 
 
@@ -195,8 +195,14 @@ def plot_maps(runs, weight_map, what):
     # one cell per grid position, edges halfway between positions (the last step may be shorter)
     edges = np.concatenate([[grid[0] - stride / 2], (grid[:-1] + grid[1:]) / 2,
                             [grid[-1] + stride / 2]])
+    # half the colour scale for 90-100%, where the good models differ; every cell's value printed
+    norm = colors.TwoSlopeNorm(vmin=0, vcenter=90, vmax=100)
     for ax, key in zip(axes[0], keys):
-        im = ax.pcolormesh(edges, edges, 100 * runs[key].map, vmin=0, vmax=100, cmap="viridis")
+        acc = 100 * runs[key].map                                               # (G, G)
+        im = ax.pcolormesh(edges, edges, acc, norm=norm, cmap="viridis")
+        for (i, j), value in np.ndenumerate(acc):
+            ax.text(grid[j], grid[i], f"{value:.0f}", ha="center", va="center", fontsize=7,
+                    color="black" if norm(value) > 0.6 else "white")
         ax.set_aspect("equal")
         ax.invert_yaxis()                                        # row 0 at the top, as imshow
         ax.add_patch(plt.Rectangle((-0.5, -0.5), corner.CORNER + 1, corner.CORNER + 1,
@@ -207,7 +213,9 @@ def plot_maps(runs, weight_map, what):
     for ax in axes[0, len(keys):]:
         ax.axis("off")
     axes[0, 0].set_ylabel("digit row (px)")
-    bottom.colorbar(im, ax=list(axes[0, :len(keys)]), shrink=0.8, label="test accuracy (%)")
+    bar = bottom.colorbar(im, ax=list(axes[0, :len(keys)]), shrink=0.8,
+                          label="test accuracy (%), printed in each cell")
+    bar.set_ticks([0, 30, 60, 90, 95, 100])
     fig.suptitle(textwrap.fill("Trained with digits only in the red corner; accuracy with every "
                                f"test digit placed at each position ({what})", int(10 * (2.7 * cols + 1))),
                  fontsize=10)
@@ -241,14 +249,17 @@ def plot_slides(runs, slides, digits, what):
             ax.plot(curve, color="0.6", linewidth=0.8)
         ax.plot(p.mean(axis=0), color="black", linewidth=1.8, label="mean")
         ax.axvspan(-0.5, corner.CORNER + 0.5, color="red", alpha=0.12, label="trained columns")
-        ax.set_title(f"{key}: {runs[key].description}", fontsize=9)
+        jagged = np.abs(np.diff(p, axis=1)).mean()
+        ax.set_title(f"{key}: {runs[key].description}\njaggedness {jagged:.3f}", fontsize=9)
         ax.set_xlabel("digit column (px), one step = 1 px")
         ax.set_ylim(-0.02, 1.02)
     axes[0, 0].set_ylabel("P(true class)")
     axes[0, 0].legend(fontsize=7, loc="lower left")
-    fig.suptitle(textwrap.fill(f"Jaggedness: {len(digits)} test digits (grey) slide along row "
-                               f"{SLIDE_ROW}, one pixel at a time; black = their mean ({what})",
-                               int(10 * (2.6 * len(keys) + 0.6))), fontsize=10)
+    width = int(10 * (2.6 * len(keys) + 0.6))
+    fig.suptitle(textwrap.fill(f"{len(digits)} test digits (grey) slide along row {SLIDE_ROW}, one "
+                               f"pixel at a time; black = their mean ({what})", width) + "\n" +
+                 "jaggedness = |P(column + 1) - P(column)| averaged over the steps and the "
+                 "digits (0: a flat curve)", fontsize=10)
     return fig
 
 
@@ -256,7 +267,7 @@ def parse_args(argv):
     # IDX subset sizes come from these tables; epochs, copies, stride and canvas left unset are
     # the library's defaults (each model's epochs, halved with --quick).
     p = parser(__doc__, defaults={"train_size": 1500, "test_size": 500},
-               quick={"train_size": 300, "test_size": 100})
+               quick={"train_size": 300, "test_size": 100}, jobs="models")
     p.add_argument("--dataset", choices=["digits", "mnist", "fashion"], default="digits",
                    help="digits: scikit-learn's 8x8 digits (default); mnist, fashion: IDX files "
                    "in --data-dir")
@@ -277,15 +288,12 @@ def parse_args(argv):
     p.add_argument("--aug-epochs", type=int, default=None, help="epochs for the augmented "
                    "model d (default 12; 6 with --quick)")
     p.add_argument("--copies", type=int, default=None, help="copies of each training digit "
-                   "(default 3; 1 with --quick)")
+                   "(default 2; 1 with --quick)")
     p.add_argument("--stride", type=int, default=None, help="grid step of the accuracy map "
                    "(default 4; 8 with --quick)")
     p.add_argument("--lr", type=float, default=None, help="SGD learning rate for every model "
                    "(default: the per-model rate in MODELS; momentum 0.9)")
     p.add_argument("--batch-size", type=int, default=32, help="training batch size (default 32)")
-    p.add_argument("--jobs", type=int, default=None, help="models trained at once, each in its "
-                   "own process with one BLAS thread (default: one per core; 1 = one after "
-                   "another); the results are the same")
     args = p.parse(argv)
     bad = set(args.models.split(",")) - set(corner.MODELS)
     if bad:

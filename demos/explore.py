@@ -16,7 +16,7 @@ Drag the digit: the feature maps move with it (the trunk is translation-equivari
 only seen features in the corner and loses the digit away from it. The pooling heads keep it;
 watch c near the border (zero padding tells the trunk where the border is) and e at offsets that
 are not multiples of 4 (the two stride-2 pools), the two limits of a global pooling head.
-Training the three takes about 50 s on one core; the weights are then cached (--cache) and
+The three are trained on first use only; the weights are then cached (--cache) and
 reloaded on the next run (--retrain to redo).
 
 Run: python demos/explore.py                         (a window with sliders; without a
@@ -259,8 +259,8 @@ def main(argv=None):
     parser.add_argument("--cache", metavar="DIR", help="weight cache (default ~/.cache/minicnn)")
     parser.add_argument("--retrain", action="store_true", help="ignore the cache, train again "
                         "(default off)")
-    parser.add_argument("--quick", action="store_true", help="tiny training, for tests "
-                        "(default off)")
+    parser.add_argument("--quick", action="store_true", help="a smoke test: tiny "
+                        "training, the models are not the experiment's (default off)")
     parser.add_argument("--save", metavar="FILE", help="save one frame as PNG and exit "
                         "(default: open a window)")
     parser.add_argument("--out", metavar="DIR", help="like --save DIR/explorer.png (default "

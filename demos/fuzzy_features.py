@@ -119,7 +119,7 @@ def parse_args(argv):
                                   "canvas": 24, "channels": (8, 16, 32), "lr": 3e-3,
                                   "n_train": None},
                quick={"canvas": 20, "epochs": 6, "max_shift": 5, "n_train": 500, "lr": 1e-2,
-                      "n_seeds": 1})
+                      "n_seeds": 1}, jobs="networks")
     p.add_argument("--epochs", type=int, help="training epochs")
     p.add_argument("--jitter", help="comma-separated training jitters: offsets within +-J px")
     p.add_argument("--n-seeds", type=int, help="seeds --seed, --seed+1, ... (data split, "
@@ -129,9 +129,6 @@ def parse_args(argv):
     p.add_argument("--channels", type=int, nargs=3, help="channels of the three convolutions")
     p.add_argument("--lr", type=float, help="Adam step")
     p.add_argument("--n-train", type=int, help="training digits (None: all)")
-    p.add_argument("--jobs", type=int, default=None, help="networks trained at once, each in its "
-                   "own process with one BLAS thread (default: one per core; 1 = one after "
-                   "another); the results are the same")
     args = p.parse(argv)
     args.jitter = [int(j) for j in str(args.jitter).split(",")]
     args.seeds = [args.seed + i for i in range(args.n_seeds)]

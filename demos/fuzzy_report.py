@@ -8,7 +8,7 @@ from itertools import pairwise
 
 import matplotlib.pyplot as plt
 import numpy as np
-from common import save_figure
+from common import integer_ticks, save_figure
 
 from minicnn import load_digits, place_on_canvas
 from minicnn.measure.equivariance import layer_outputs, shift_zero
@@ -229,25 +229,31 @@ def plot_maps(net, args, conv3, stride):
         diffs.append(np.where(seen, m - shift_zero(maps[0], cells), np.nan))
     top, lim = max(m.max() for m in maps), max(np.nanmax(np.abs(d)) for d in diffs)
     grey = plt.get_cmap("RdBu_r").with_extremes(bad="0.6")
-    fig, axes = plt.subplots(3, len(show), figsize=(2.1 * len(show) + 1.2, 6.6),
+    fig, axes = plt.subplots(3, len(show), figsize=(2.1 * len(show) + 1.4, 7.6),
                              layout="constrained")
     for col, k in enumerate(show):
         axes[0, col].imshow(xs[col][0, 0], cmap="gray_r", vmin=0, vmax=1)
-        axes[0, col].set_title(f"shifted k={k} px", fontsize=9)
+        axes[0, col].set_title(f"digit moved right {k} px", fontsize=10)
+        axes[0, col].set_xlabel("canvas column (px)", fontsize=8)
         im1 = axes[1, col].imshow(maps[col], cmap="viridis", vmin=0, vmax=top)
+        axes[1, col].set_xlabel("map column (cell)", fontsize=8)
         im2 = axes[2, col].imshow(diffs[col], cmap=grey, vmin=-lim, vmax=lim)
-        axes[2, col].set_title(f"minus k=0 map moved {(k + 1) // stride} cell(s)", fontsize=8)
+        cells = (k + 1) // stride
+        moved = f"moved right {cells} cell{'s' * (cells != 1)}" if cells else "not moved"
+        axes[2, col].set_title(f"this map minus the first map,\n{moved}", fontsize=9)
+        axes[2, col].set_xlabel("map column (cell)", fontsize=8)
     for ax in axes.flat:
-        ax.set_xticks([])
-        ax.set_yticks([])
-    axes[0, 0].set_ylabel("input digit")
-    axes[1, 0].set_ylabel("conv 3 map")
-    axes[2, 0].set_ylabel("difference\n(grey: no counterpart)", fontsize=9)
-    fig.colorbar(im1, ax=axes[1], label="mean activation", shrink=0.9)
-    fig.colorbar(im2, ax=axes[2], label="difference", shrink=0.9)
-    fig.suptitle(f"Pooling head ({jitter_name(args.jitter[0], '±')}, seed {args.seeds[0]}): "
-                 f"conv 3 "
-                 f"map of one digit (one cell = {stride} px) as the digit moves right, and its "
-                 f"difference from the unshifted map moved by the nearest whole number of cells",
-                 fontsize=9, wrap=True)
+        ax.tick_params(labelsize=7)
+    integer_ticks(*axes.flat)
+    axes[0, 0].set_ylabel("input digit\ncanvas row (px)")
+    axes[1, 0].set_ylabel("conv 3 map\nmap row (cell)")
+    axes[2, 0].set_ylabel("difference\nmap row (cell)")
+    fig.colorbar(im1, ax=axes[1], label="mean activation over channels", shrink=0.9)
+    fig.colorbar(im2, ax=axes[2], label="difference (grey: a cell that\ncame in at the border)",
+                 shrink=0.9)
+    fig.suptitle(f"Does the pooling head's conv 3 map move with the digit? "
+                 f"({jitter_name(args.jitter[0], '±')}, seed {args.seeds[0]})\n"
+                 f"One map cell covers {stride} input pixels: a move by a multiple of {stride} "
+                 f"px moves the map by whole cells (difference near 0), other moves reshape it",
+                 fontsize=12)
     save_figure(fig, args, "fuzzy_maps.png")

@@ -19,8 +19,7 @@ Run: python demos/position_leak.py [--epochs 8] [--canvas 20] [--out figures]
 
 import matplotlib.pyplot as plt
 import numpy as np
-from common import finish, parser, save_figure
-from matplotlib.ticker import MaxNLocator
+from common import finish, integer_ticks, parser, save_figure
 
 from minicnn import (
     Adam,
@@ -155,8 +154,7 @@ def plot_accuracy(Xte, n, results):
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("column (px)")
         ax.set_ylabel("row (px)")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        integer_ticks(ax)
     accs = [results[mode]["test_accuracy"] for mode in MODES]
     bars = axes[2].bar([f"{mode} padding" for mode in MODES], accs, color=["C1", "C0"])
     axes[2].bar_label(bars, fmt="%.3f")
@@ -182,8 +180,7 @@ def plot_constant(const_maps, value):
                          f"{maps[ch].max():.3g}, std {maps[ch].std():.1e}", fontsize=9)
             ax.set_xlabel("column (px)")
             ax.set_ylabel("row (px)")
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+            integer_ticks(ax)
     fig.colorbar(im, ax=axes, shrink=0.7, label="activation after the last ReLU (0 = dark)")
     fig.suptitle(f"Trained nets, input = a CONSTANT image ({value:.2f} everywhere): the last conv "
                  "layer's 4 most active channels\n(a map that varies across the image tells the "

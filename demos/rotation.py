@@ -86,12 +86,9 @@ def train_and_rotate(name, seed, epochs, lr, X_tr, y_tr, X_te, y_te):
 
 
 def main(argv=None):
-    p = parser(__doc__, defaults={"epochs": 15, "lr": 3e-3}, quick={"epochs": 4})
+    p = parser(__doc__, defaults={"epochs": 15, "lr": 3e-3}, quick={"epochs": 4}, jobs="networks")
     p.add_argument("--epochs", type=int, help="training epochs")
     p.add_argument("--lr", type=float, help="Adam step")
-    p.add_argument("--jobs", type=int, default=None, help="networks trained at once, each in its "
-                   "own process with one BLAS thread (default: one per core; 1 = one after "
-                   "another); the results are the same")
     args = p.parse(argv)
     epochs = args.epochs
     X_tr, y_tr, X_te, y_te = load_digits(rng=args.seed)

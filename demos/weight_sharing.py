@@ -123,7 +123,7 @@ def main(argv=None):
 
 def plot(conv, M, ties, fc, dW_from_dense, grad_diff, conv_params, fc_params):
     """Kernels, the same conv as a dense matrix (one colour scale), a free layer, gradients."""
-    fig, axes = plt.subplots(1, 4, figsize=(16, 5.6), layout="constrained",
+    fig, axes = plt.subplots(1, 4, figsize=(17.5, 6.2), layout="constrained",
                              gridspec_kw={"width_ratios": [0.55, 1, 1, 1]})
     W, b = conv.params["W"], conv.params["b"]
     F = W.shape[0]
@@ -161,10 +161,15 @@ def plot(conv, M, ties, fc, dW_from_dense, grad_diff, conv_params, fc_params):
     axes[3].scatter(conv.grads["W"].ravel(), dW_from_dense.ravel(), s=30)
     axes[3].plot([-g, g], [-g, g], "k--", lw=0.8, label="y = x")
     axes[3].legend(fontsize=8)
-    axes[3].set_xlabel("conv kernel gradient dW (backward)")
-    axes[3].set_ylabel("sum of dL/dM over each weight's copies")
-    axes[3].set_title(f"one point per kernel weight ({W.size}):\nmax difference "
-                      f"{grad_diff:.1e}", fontsize=10)
+    axes[3].set_ylabel("dW through the matrix: the sum of dL/dM over\nthe entries of M that copy "
+                       "the weight")
+    axes[3].set_title(f"a shared weight's gradient = the sum\nover its copies: one point per "
+                      f"weight ({W.size}),\nmax difference {grad_diff:.1e}", fontsize=10)
+    axes[3].set_xlabel("dW from the conv's own backward\n\n"
+                       "Backprop through the matrix M (second panel)\ngives dL/dM for every entry. "
+                       "Each kernel weight\nis copied into many entries; adding up their\n"
+                       "dL/dM gives that weight's gradient. On the line\ny = x, the conv's dW "
+                       "equals this sum.", fontsize=9)
     axes[3].set_aspect("equal")
     fig.suptitle("A convolution is a fully connected layer with tied weights: "
                  f"{conv_params} parameters against {fc_params:,}")

@@ -13,8 +13,8 @@ import minicnn as mc
 matplotlib.use("Agg")  # tests never open windows
 
 # One BLAS thread for the whole suite: the layers' many small matrix products gain nothing from
-# a second thread, and on a busy 2-core machine OpenBLAS's waiting threads made them up to 100x
-# slower (measured). threadpoolctl comes with scikit-learn. Benchmarks set their own threads.
+# a second thread, and on a busy machine OpenBLAS's waiting threads spin on the cores the other
+# test processes need. threadpoolctl comes with scikit-learn. Benchmarks set their own threads.
 try:
     from threadpoolctl import threadpool_limits
     threadpool_limits(1)
@@ -43,18 +43,15 @@ def run_demo(tmp_path):
     return run
 
 
-# The slowest files first (seconds on a fresh clone, 2026-12-02): with two test processes
+# The slowest files first (pytest --durations lists them): with two test processes
 # (pytest-xdist, one file per process at a time) a long file started last would leave the other
 # core idle at the end. pyproject.toml's --no-loadscope-reorder makes pytest-xdist keep this order.
-SLOWEST_FIRST = ("test_demo_learned_invariance.py",           # 57
-                 "test_demo_fuzzy_features.py", "test_demo_augmentation.py",  # 44
-                 "test_demo_corner.py",                       # 39
-                 "test_notebook.py",                          # 35
-                 "test_demo_antialias.py", "test_demo_position_leak.py",
-                 "test_demo_rotation.py",                     # 26
+SLOWEST_FIRST = ("test_demo_learned_invariance.py", "test_demo_corner.py", "test_demo_faces.py",
+                 "test_notebook.py", "test_demo_fuzzy_features.py", "test_demo_augmentation.py",
+                 "test_demo_antialias.py", "test_demo_position_leak.py", "test_demo_rotation.py",
                  "test_demo_idx_digits.py", "test_corner.py", "test_gradients.py",
                  "test_demo_explore.py", "test_demo_tour.py", "test_demo_common.py",
-                 "test_demo_benchmark.py")    # 17 down to 12
+                 "test_demo_benchmark.py")
 RANK = {name: i for i, name in enumerate(SLOWEST_FIRST)}
 
 

@@ -101,7 +101,6 @@ def test_run_any_builder_through_the_protocol():
     assert a.summary["spread"] > 0.3
     text = str(flat)
     assert "mine" in text and "max-min" in text and f"{100 * flat.map[0, 0]:.1f}" in text
-    np.testing.assert_array_equal(flat.map, corner.run(mine, setup, epochs=2).map)  # seeded
 
 
 def test_load_data_downsamples_and_subsets(mnist_dir):
@@ -126,3 +125,33 @@ def test_download_flag_fetches_before_loading(mnist_dir, monkeypatch):
     monkeypatch.setattr(corner, "download_mnist", lambda d, kind: calls.append((d, kind)))
     X_tr = corner.load_data("fashion", mnist_dir, train_size=5, test_size=5, download=True)[0]
     assert calls == [(mnist_dir, "fashion")] and X_tr.shape == (5, 1, 14, 14)
+
+
+def tiny(canvas, rng):
+    """A builder small enough to train in a moment: Flatten + Linear."""
+    return mc.Sequential([mc.Flatten(), mc.Linear(canvas * canvas, 10, rng=rng)])
+
+
+def test_run_given_a_built_model_names_the_builder_it_needs():
+    """A built Sequential is callable too; the protocol needs the function that builds one."""
+    with pytest.raises(TypeError, match=r"corner\.run: model is a built Sequential") as info:
+        corner.run(tiny(24, 0), quick=True)
+    assert "def build(canvas, rng)" in str(info.value) and "corner.run(build)" in str(info.value)
+    with pytest.raises(TypeError, match=r"corner\.train: model is a built Linear"):
+        corner.train(mc.Linear(4, 10), np.zeros((2, 1, 24, 24), np.float32), np.arange(2))
+
+
+def test_run_takes_a_generator_as_rng_like_everywhere_else():
+    """One int seed is drawn from the Generator: the same Generator state, the same run, the
+    run of that int seed (a seeded run repeats exactly)."""
+    one = corner.run(tiny, quick=True, epochs=1, rng=np.random.default_rng(0))
+    seed = corner.as_seed(np.random.default_rng(0))
+    two = corner.run(tiny, quick=True, epochs=1, rng=seed)
+    np.testing.assert_array_equal(one.map, two.map)
+    assert one.summary == two.summary
+    setup = corner.prepare(quick=True, rng=np.random.default_rng(1))
+    assert setup.X.shape[-1] == 24
+    for bad in ("0", 1.5, -1, True):
+        with pytest.raises(TypeError, match=r"corner\.run: rng must be an int seed >= 0, a numpy "
+                                            r"Generator or None"):
+            corner.run(tiny, setup, rng=bad)

@@ -2,6 +2,7 @@
 every flag of every demo states its default) and the worker processes (forked from a preloaded
 server on Linux; two workers give the serial numbers)."""
 
+import os
 import pathlib
 import re
 import subprocess
@@ -101,3 +102,35 @@ def test_antialias_and_rotation_networks_train_the_same_in_worker_processes():
     for (k, p, _), (_, q, _) in zip(parallel["rot"][1].param_items(),
                                     serial["rot"][1].param_items()):
         np.testing.assert_array_equal(p, q, err_msg=k)
+@pytest.mark.parametrize("guarded", [False, True])
+def test_a_script_without_a_main_guard_runs_its_jobs_here_and_says_what_to_add(tmp_path, guarded):
+    """Worker processes import the running script first: without `if __name__ == "__main__":`
+    they would reach run_jobs again. run_jobs then runs the calls serially and names the fix."""
+    call = "print(run_jobs({k: (operator.mul, (k, k), {}) for k in range(4)}, jobs=2))"
+    script = tmp_path / "mine.py"
+    script.write_text("import operator\nfrom common import run_jobs\n" +
+                      (f"if __name__ == '__main__':\n    {call}\n" if guarded else call + "\n"))
+    demos = pathlib.Path(__file__).resolve().parents[1] / "demos"
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(demos)}, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "{0: 0, 1: 1, 2: 4, 3: 9}"
+    if guarded:
+        assert "run_jobs" not in out.stderr
+    else:
+        assert "outside `if __name__ == '__main__':`" in out.stderr
+        assert "one after another" in out.stderr
+
+
+def test_every_demo_calls_quick_a_smoke_test_and_offers_the_tour_as_the_first_look(capsys,
+                                                                                    tmp_path):
+    """--quick's tiny budgets do not keep every lesson: no demo may present it as a first look."""
+    for name in WITH_MAIN:
+        with pytest.raises(SystemExit):
+            load_demo(name).main(["--help"])
+        entries = [e for e in help_entries(capsys.readouterr().out) if e.startswith("--quick")]
+        if name != "idx_digits":                     # a file tool, without --quick
+            assert len(entries) == 1 and "smoke test" in entries[0], name
+    load_demo("weight_sharing").main(["--quick", "--no-figures", "--out", str(tmp_path)])
+    assert "--quick is a smoke test" in capsys.readouterr().out
+    assert "first look" in load_demo("tour").__doc__.splitlines()[0]

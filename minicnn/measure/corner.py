@@ -26,7 +26,7 @@ from ..data.digits import load_digits
 from ..data.idx import download_mnist, load_mnist
 from ..extensions.polyphase import CircularMaxPool2D, PolyphaseDownsample2D
 from ..layers import Conv2D, Flatten, GlobalAvgPool2D, GlobalMaxPool2D, Linear, MaxPool2D, ReLU
-from ..layers.base import as_rng, check_choice, check_int
+from ..layers.base import Layer, as_rng, check_choice, check_int
 from ..model import Sequential
 from ..optim import SGD, Adam
 from ..train import fit
@@ -34,6 +34,7 @@ from .consistency import consistency, one_pixel_fragility
 from .positions import accuracy_map, grid_offsets, place_in_region, summarize_map
 
 CORNER = 4      # training positions: rows and columns 0..CORNER of the canvas
+EVAL_BATCH = 32  # test canvases per forward pass: small batches stay in the CPU's caches
 
 
 # ---- the architecture: one trunk, three heads ------------------------------------------------
@@ -126,16 +127,33 @@ MODELS = {
 }
 
 
-def as_model(model):
+def as_model(model, where="corner.as_model"):
     """A CornerModel from a key of MODELS, a CornerModel, or a builder build(canvas, rng)."""
     if isinstance(model, CornerModel):
         return model
     if isinstance(model, str):
-        return MODELS[check_choice(model, "model", "corner", list(MODELS))]
+        return MODELS[check_choice(model, "model", where, list(MODELS))]
+    if isinstance(model, (Sequential, Layer)):      # callable too, but built for one input size
+        raise TypeError(
+            f"{where}: model is a built {type(model).__name__}, but the protocol builds a fresh "
+            f"network for each canvas and seed, so it needs the function that builds it. Wrap "
+            f"your layers in a builder: `def build(canvas, rng): return Sequential([...])`, then "
+            f"{where}(build)")
     if callable(model):
         return CornerModel(getattr(model, "__name__", "model"), builder=model)
-    raise TypeError(f"corner: model must be a key of MODELS, a CornerModel or a function "
+    raise TypeError(f"{where}: model must be a key of MODELS, a CornerModel or a function "
                     f"build(canvas, rng) -> Sequential, got {model!r}")
+
+
+def as_seed(rng, where="corner"):
+    """An int seed from `rng` (an int, a numpy Generator or None): the data split, the corner
+    positions and the test positions each start from it, so one run draws them all alike."""
+    if isinstance(rng, np.random.Generator) or rng is None:
+        return int(as_rng(rng).integers(2**31))                       # a Generator: one draw
+    if isinstance(rng, (bool, np.bool_)) or not isinstance(rng, (int, np.integer)) or rng < 0:
+        raise TypeError(f"{where}: rng must be an int seed >= 0, a numpy Generator or None, "
+                        f"got {rng!r}")
+    return int(rng)
 
 
 # ---- the data: digits in the corner, a grid of test positions ---------------------------------
@@ -177,17 +195,19 @@ def place_in_corner(images, labels, canvas, copies=1, rng=0):
 def prepare(data=None, *, quick=False, canvas=None, copies=None, stride=None, rng=0):
     """The data of a run, from (X_train, y_train, X_test, y_test) of square images (N, 1, s, s).
 
-    data: default scikit-learn's 8x8 digits, split with the int seed `rng`; canvas: default
-    default_canvas(s, quick); copies of every training digit (default 3, quick 1), each at a
-    random corner position drawn with `rng`; stride: the grid step (default 4, quick 8).
+    data: default scikit-learn's 8x8 digits, split with the seed `rng` (an int or a Generator);
+    canvas: default default_canvas(s, quick); copies of every training digit (default 2, quick
+    1), each at a random corner position drawn with `rng`; stride: the grid step (default 4,
+    quick 8).
     """
+    rng = as_seed(rng, "corner.prepare")
     X_tr, y_tr, X_te, y_te = load_digits(rng=rng) if data is None else data
     image = X_tr.shape[-1]
     S = default_canvas(image, quick) if canvas is None else check_int(canvas, "canvas", "prepare")
     if S % 4 or S < 2 * image:
         raise ValueError(f"corner.prepare: canvas must be a multiple of 4 and >= {2 * image} "
                          f"(twice the image side), got {S}")
-    copies = (1 if quick else 3) if copies is None else copies
+    copies = (1 if quick else 2) if copies is None else copies
     stride = (8 if quick else 4) if stride is None else stride
     X, y = place_in_corner(X_tr, y_tr, S, copies, rng)
     return Setup(X, y, X_te, y_te, grid_offsets(S, image, stride))
@@ -197,11 +217,12 @@ def load_data(name="digits", data_dir=None, *, downsample=2, train_size=None, te
               download=False, rng=0):
     """Square images (N, 1, s, s) in [0, 1] and labels 0..9: X_train, y_train, X_test, y_test.
 
-    "digits": scikit-learn's 8x8 digits, split with the int seed `rng`. "mnist", "fashion": the
+    "digits": scikit-learn's 8x8 digits, split with the seed `rng` (an int or a Generator). "mnist", "fashion": the
     IDX files in `data_dir` (downloaded there first if `download`), averaged over downsample x
     downsample blocks, and random subsets of train_size / test_size images (None: all).
     """
     check_choice(name, "name", "corner.load_data", ["digits", "mnist", "fashion"])
+    rng = as_seed(rng, "corner.load_data")
     if name == "digits":
         return load_digits(rng=rng)
     if download:
@@ -231,7 +252,7 @@ def train(model, X, y, *, quick=False, epochs=None, lr=None, batch_size=32, rng=
     epochs (half with quick, or `epochs`); an augmented model sees every canvas shifted anywhere
     the digit fits, freshly at random in every batch. Returns the trained Sequential.
     """
-    spec = as_model(model)
+    spec, rng = as_model(model, "corner.train"), as_seed(rng, "corner.train")
     S = X.shape[-1]
     net = spec.build(S, np.random.default_rng(rng))
     epochs, lr = recipe(spec, quick, epochs, lr)
@@ -279,19 +300,21 @@ def run(model, setup=None, *, quick=False, epochs=None, lr=None, batch_size=32, 
     model: a key of MODELS ("a".."f"), a CornerModel, or a builder build(canvas, rng) ->
     Sequential for inputs (N, 1, canvas, canvas), trained like model a (lr 0.03, 6 epochs).
     setup: from prepare() (default prepare(quick=quick, rng=rng): the 8x8 digits).
+    rng: an int seed or a numpy Generator (one int seed is drawn from it for the whole run).
     Besides the map, the summary holds Zhang's consistency (the same class at two random canvas
     positions) and the one-pixel fragility (the class changes under a one-pixel move) over the
     test digits, at positions drawn with `rng`: the same positions for every model.
     """
-    spec = as_model(model)
+    spec, rng = as_model(model, "corner.run"), as_seed(rng, "corner.run")
     setup = prepare(quick=quick, rng=rng) if setup is None else setup
     start = time.time()
     net = train(spec, setup.X, setup.y, quick=quick, epochs=epochs, lr=lr,
                 batch_size=batch_size, rng=rng)
-    acc = accuracy_map(net, setup.X_test, setup.y_test, setup.canvas, setup.grid)   # (G, G)
+    X, S, b = setup.X_test, setup.canvas, EVAL_BATCH
+    acc = accuracy_map(net, X, setup.y_test, S, setup.grid, batch_size=b)          # (G, G)
     summary = summarize_map(acc, setup.grid, setup.trained, setup.far)
-    summary.update(consistency=consistency(net, setup.X_test, setup.canvas, rng=rng),
-                   fragility=one_pixel_fragility(net, setup.X_test, setup.canvas, rng=rng))
+    summary.update(consistency=consistency(net, X, S, rng=rng, batch_size=b),
+                   fragility=one_pixel_fragility(net, X, S, rng=rng, batch_size=b))
     summary.update(zip(("epochs", "lr"), recipe(spec, quick, epochs, lr)))
     return Result(spec.description, acc, summary, net, setup, time.time() - start)
 
