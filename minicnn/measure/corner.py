@@ -94,8 +94,8 @@ class CornerModel:
 
     description: str                # how tables and figures name it
     padding_mode: str = "zeros"     # of every convolution in the trunk
-    head: Callable = flatten_head   # head(features (C, h, w), rng, classes) -> the layers after
-                                    # the trunk
+    head: Callable = flatten_head   # head(features (C, h, w), rng) -> the layers after the
+                                    # trunk; also given classes= when classes is not 10
     augment: bool = False           # every batch shifted anywhere on the canvas, freshly at random
     lr: float = 0.03                # SGD learning rate (momentum 0.9)
     epochs: int = 6                 # a full run; quick runs train half as many
@@ -110,7 +110,12 @@ class CornerModel:
         if self.builder is not None:
             return self.builder(canvas, rng)
         layers = self.trunk(self.padding_mode, rng)
-        return Sequential(layers + self.head(feature_shape(layers, canvas), rng, self.classes))
+        features = feature_shape(layers, canvas)
+        # A head of your own written for the digits takes (features, rng): only another number
+        # of classes needs the keyword.
+        head = (self.head(features, rng) if self.classes == 10
+                else self.head(features, rng, classes=self.classes))
+        return Sequential(layers + head)
 
 
 # b's average over the S/4 x S/4 positions divides every gradient reaching the trunk by 64: it
