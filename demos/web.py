@@ -54,7 +54,7 @@ def main(argv=None):
 
 
 def parse_args(argv):
-    p = parser(__doc__, defaults={"stride": 2}, quick={"stride": 8})
+    p = parser(__doc__, defaults={"stride": 4}, quick={"stride": 8})
     p.add_argument("--page", help="the HTML file to write (default OUT/corner_page.html)")
     p.add_argument("--models", default="a,b,c,d,e,f", help="comma-separated rows of "
                    f"corner.MODELS, of {','.join(corner.MODELS)} (default all)")

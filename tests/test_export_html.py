@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from minicnn import (
+    AvgPool2D,
     BlurPool2D,
     CircularMaxPool2D,
     Conv2D,
@@ -43,7 +44,7 @@ def every_layer_net(rng=0):
 
 def flatten_net(rng=0):
     rng = np.random.default_rng(rng)
-    return Sequential([Conv2D(1, 2, 3, rng=rng), ReLU(), MaxPool2D(2), Flatten(),   # 2x7x7
+    return Sequential([Conv2D(1, 2, 3, rng=rng), ReLU(), AvgPool2D(2), Flatten(),   # 2x7x7
                        Linear(98, 10, rng=rng)])
 
 
@@ -88,6 +89,16 @@ def test_an_unsupported_layer_is_named_with_its_index_and_the_fix(layer, name):
     assert f"layer 2, {layer!r}" in text and "no JavaScript version" in text
     assert all(cls.__name__ in text for cls in SUPPORTED)
     assert "Fix:" in text and "layers.js" in text
+
+
+def test_write_page_names_the_network_that_cannot_be_exported(tmp_path):
+    rng = np.random.default_rng(0)
+    bad = Sequential([Conv2D(1, 3, 3, rng=rng), BlurPool2D(3), GlobalMaxPool2D(), Linear(3, 10)])
+    networks = {"ok": (flatten_net(), "fine", None), "blurred": (bad, "blur", None)}
+    with pytest.raises(TypeError, match=r"network 'blurred': export_network: layer 1, Blur"):
+        write_page(tmp_path / "page.html", networks, np.zeros((10, 1, 8, 8)), np.arange(10),
+                   canvas=S, corner=4, grid=[0, 4, 8])
+    assert not (tmp_path / "page.html").exists()
 
 
 def test_a_subclass_is_not_taken_for_its_parent():

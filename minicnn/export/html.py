@@ -2,12 +2,12 @@
 
 Each network travels as a list of layer specs plus its parameters as base64 float32, in the
 layouts of the Python layers (conv W (F, C, KH, KW), linear W (M, D), row-major). The page runs
-them with the plain loops of layers.js, the JavaScript twin of the naive layers, and draws itself
-with page.html and page.js (all three sit beside this file and are copied into the page): a digit
-the reader draws or drags over the canvas, each network's class probabilities and accuracy map,
-and the last convolution's response. Nothing is fetched from elsewhere, so the file opens from
-disk. At load the page runs its own forward pass on a few test canvases and compares the logits
-with NumPy's, embedded here: "pass" or "FAIL" in the element #selftest.
+them with the plain loops of layers.js, the JavaScript twin of the naive layers; page.html,
+draw.js and page.js make the page around them (all four sit beside this file and are copied
+into the page): a digit the reader draws or drags over the canvas, each network's class
+probabilities and accuracy map, and the last convolution's response. Nothing is fetched from
+elsewhere, so the file opens from disk. At load the page runs its own forward pass on a few test
+canvases and compares the logits with NumPy's, embedded here: "pass" or "FAIL" in #selftest.
 """
 
 import base64
@@ -18,7 +18,16 @@ from importlib import resources
 import numpy as np
 
 from ..extensions.polyphase import CircularMaxPool2D, PolyphaseDownsample2D
-from ..layers import Conv2D, Flatten, GlobalAvgPool2D, GlobalMaxPool2D, Linear, MaxPool2D, ReLU
+from ..layers import (
+    AvgPool2D,
+    Conv2D,
+    Flatten,
+    GlobalAvgPool2D,
+    GlobalMaxPool2D,
+    Linear,
+    MaxPool2D,
+    ReLU,
+)
 
 CHANNELS_SHOWN = 4        # channels of the last convolution's response drawn on the page
 DIGITS_PER_CLASS = 5      # test digits the page offers per class
@@ -36,6 +45,7 @@ SUPPORTED = {
                            "mode": layer.padding_mode},
     ReLU: lambda layer: {},
     MaxPool2D: _pools,
+    AvgPool2D: _pools,
     CircularMaxPool2D: _pools,
     PolyphaseDownsample2D: lambda layer: {"stride": layer.stride},
     GlobalAvgPool2D: lambda layer: {},
@@ -155,7 +165,10 @@ def write_page(path, networks, digits, labels, *, canvas, corner, grid):
             "digits": _b64(digits), "labels": labels.tolist(), "networks": [],
             "selftest": {"canvases": _b64(tests), "count": len(tests)}}
     for key, (model, title, acc) in networks.items():
-        net = export_network(model, (1, canvas, canvas))
+        try:
+            net = export_network(model, (1, canvas, canvas))
+        except TypeError as e:                                         # say which network
+            raise TypeError(f"write_page: network {key!r}: {e}") from None
         with model.mode(False):
             logits = model.forward(tests)                              # (4, classes)
         net.update(key=key, title=title, logits=logits.astype(float).tolist(),
@@ -164,6 +177,7 @@ def write_page(path, networks, digits, labels, *, canvas, corner, grid):
         data["networks"].append(net)
     page = _template("page.html")
     for mark, text in (("/*LAYERS_JS*/", _template("layers.js")),
+                       ("/*DRAW_JS*/", _template("draw.js")),
                        ("/*PAGE_JS*/", _template("page.js")),
                        ("/*DATA*/", json.dumps(data, separators=(",", ":")))):
         page = page.replace(mark, text.replace("</", "<\\/"))         # no early </script>

@@ -90,6 +90,28 @@ function maxpool2d(x, L, wrap) {
   return out;
 }
 
+// out[c, i, j] = the mean of the window of x starting at (i*sh, j*sw) (AvgPool2D).
+function avgpool2d(x, L) {
+  const [KH, KW] = L.kernel;
+  const [sh, sw] = L.stride;
+  const Ho = Math.floor((x.H - KH) / sh) + 1, Wo = Math.floor((x.W - KW) / sw) + 1;
+  const out = tensor(x.C, Ho, Wo);
+  for (let c = 0; c < x.C; c++) {
+    for (let i = 0; i < Ho; i++) {
+      for (let j = 0; j < Wo; j++) {
+        let sum = 0;
+        for (let p = 0; p < KH; p++) {
+          for (let q = 0; q < KW; q++) {
+            sum += x.data[(c * x.H + i * sh + p) * x.W + j * sw + q];
+          }
+        }
+        out.data[(c * Ho + i) * Wo + j] = sum / (KH * KW);
+      }
+    }
+  }
+  return out;
+}
+
 // Keep every s-th pixel, starting at the phase (pi, pj) whose pixels have the largest sum of
 // squares over all channels (the first such phase in row-major order on ties). A shift of the
 // input only relabels the phases, so the same pixels survive wherever the digit is.
@@ -165,6 +187,7 @@ const LAYERS = {
   ReLU: relu,
   MaxPool2D: (x, L) => maxpool2d(x, L, false),
   CircularMaxPool2D: (x, L) => maxpool2d(x, L, true),
+  AvgPool2D: avgpool2d,
   PolyphaseDownsample2D: polyphaseDownsample2d,
   GlobalAvgPool2D: (x) => globalPool2d(x, true),
   GlobalMaxPool2D: (x) => globalPool2d(x, false),
