@@ -1,9 +1,9 @@
 """Write the corner experiment's six networks into one web page: draw a digit anywhere.
 
 The networks a-f are those of demos/corner.py (the rows of minicnn.measure.corner.MODELS),
-trained the same way: every 8x8 training digit in the top-left corner of a 32x32 canvas. This
-demo trains them, measures each one's accuracy map (every test digit at every grid position),
-and writes a single HTML file with the weights inside and a JavaScript forward pass. Open the
+trained and tested the same way (corner.run): every 8x8 training digit in the top-left corner of
+a 32x32 canvas, then an accuracy map with every test digit at every grid position. This demo
+writes a single HTML file with the weights inside and a JavaScript forward pass. Open the
 file in a browser (no server, no network): drag a test digit or draw one, and watch a's answer
 collapse away from the corner while f's stays, and the last convolution's response move along
 with the digit. Auto-centre shows what a draw-a-digit page hides by centring every drawing.
@@ -20,7 +20,6 @@ from common import finish, parser, run_jobs
 
 from minicnn.export import write_page
 from minicnn.measure import corner
-from minicnn.measure.positions import accuracy_map, summarize_map
 
 CANVAS = 32          # the networks' input: 32x32, as in the corner experiment's default
 
@@ -31,18 +30,14 @@ def main(argv=None):
     keys = args.models.split(",")
     print(f"training {', '.join(keys)} on {len(setup.X)} canvases with the digit in the corner "
           f"(offsets 0..{corner.CORNER}), {'quick budgets' if args.quick else 'full budgets'}")
-    tasks = {key: (corner.train, (key, setup.X, setup.y), {"quick": args.quick, "rng": args.seed})
+    tasks = {key: (corner.run, (key, setup), {"quick": args.quick, "rng": args.seed})
              for key in keys}
-    nets = run_jobs(tasks, args.jobs, done=lambda key, _: print(f"  trained {key}", flush=True))
+    runs = run_jobs(tasks, args.jobs, done=lambda key, r: print(
+        f"  trained and tested {key} ({r.description}) in {r.seconds:.1f} s", flush=True))
+    print("\n" + corner.table({f"{k} {r.description}": r.summary for k, r in runs.items()}, setup))
 
-    networks, summaries = {}, {}
-    for key, net in nets.items():
-        acc = accuracy_map(net, setup.X_test, setup.y_test, CANVAS, setup.grid)    # (G, G)
-        summaries[f"{key} {corner.MODELS[key].description}"] = summarize_map(
-            acc, setup.grid, setup.trained, setup.far)
-        networks[key] = (net, corner.MODELS[key].description, acc)
-    print("\n" + corner.table(summaries, setup))
-
+    # each network, its name and its accuracy map (G, G) go into the page
+    networks = {key: (r.model, r.description, r.map) for key, r in runs.items()}
     page = args.page or args.out / "corner_page.html"
     size = write_page(page, networks, setup.X_test, setup.y_test, canvas=CANVAS,
                       corner=corner.CORNER, grid=setup.grid)
@@ -50,7 +45,7 @@ def main(argv=None):
           "disk (no server, nothing downloaded)")
     finish(args)
     return {"page": page, "size": size, "networks": networks, "setup": setup,
-            "summaries": summaries}
+            "summaries": {key: r.summary for key, r in runs.items()}}
 
 
 def parse_args(argv):

@@ -86,8 +86,8 @@ def readout(driver, key):
 
 
 def drag_digit(driver, start, end, steps=8):
-    """Press on the centre of the digit whose frame's top-left pixel is at `start` (row, col) of
-    the canvas and drag it, with real pointer actions, until that pixel is at `end`."""
+    """Press on the centre of the 8x8 digit whose top-left pixel is at `start` (row, col) of the
+    canvas and drag it, with real pointer actions, until that pixel is at `end`."""
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
     canvas = driver.find_element(By.ID, "input")
@@ -96,8 +96,9 @@ def drag_digit(driver, start, end, steps=8):
     dx, dy = (end[1] - start[1]) * SCALE, (end[0] - start[0]) * SCALE
     chain = ActionChains(driver).move_to_element_with_offset(canvas, int(x0), int(y0))
     chain.click_and_hold()
-    for _ in range(steps):
-        chain.move_by_offset(dx // steps, dy // steps)
+    for k in range(steps):                                          # steps summing to dx, dy
+        chain.move_by_offset(dx * (k + 1) // steps - dx * k // steps,
+                             dy * (k + 1) // steps - dy * k // steps)
     chain.release().perform()
 
 
@@ -115,19 +116,22 @@ def test_page_checks_itself_and_a_fails_where_f_holds(page, browser, tmp_path):
     drag_digit(browser, (2, 2), (far, far))
     assert f"row {far}, col {far}" in where.text
     at_far = {key: readout(browser, key) for key in "af"}
-    browser.find_element(By.ID, "autocentre").click()
-    centred = readout(browser, "a")
+    shot = (DOCS if os.environ.get("MINICNN_UPDATE_DOCS") else tmp_path) / "web.png"
+    save_screenshot(browser, shot)                            # the digit in the far corner
+    assert shot.stat().st_size > 20_000
+    browser.find_element(By.ID, "autocentre").click()                # on
+    centred = {key: readout(browser, key) for key in "af"}
     assert "Auto-centre: the networks see it at row" in where.text
-    browser.find_element(By.ID, "autocentre").click()
+    drag_digit(browser, (far, far), (2, 2))
+    centred_back = {key: readout(browser, key) for key in "af"}
+    browser.find_element(By.ID, "autocentre").click()                # off again
     print(json.dumps({"selftest": text, "redraw_ms": redraw_ms, "size": page["size"],
-                      "corner": at_corner, "far": at_far, "far_autocentred_a": centred}))
+                      "corner": at_corner, "far": at_far, "far_autocentred": centred}))
 
     assert at_far["a"][1] < at_corner["a"][1]             # a's p(true class) falls
     assert at_far["f"][0] == at_corner["f"][0]            # f's answer does not change
-    assert centred == at_corner["a"]                      # auto-centre brings the corner back
-    shot = (DOCS if os.environ.get("MINICNN_UPDATE_DOCS") else tmp_path) / "web.png"
-    save_screenshot(browser, shot)
-    assert shot.stat().st_size > 20_000
+    # auto-centre: the networks see the same canvas wherever the digit is, a's p(true) is back up
+    assert centred == centred_back and centred["a"][1] > at_far["a"][1]
     assert page_errors(browser) == []
 
 

@@ -231,6 +231,31 @@ function networks() {                        // "6 networks", "1 network"
   return NETS.length + (NETS.length === 1 ? " network" : " networks");
 }
 
+// "Try this": which networks lose the digit away from the corner, read off the accuracy maps.
+function mapMean(net, keep) {                 // mean accuracy over grid offsets where keep(p)
+  let total = 0, n = 0;
+  DATA.grid.forEach((r, i) => DATA.grid.forEach((c, j) => {
+    if (keep(r) && keep(c)) { total += net.map[i][j]; n++; }
+  }));
+  return total / n;
+}
+
+function tryThis() {
+  const far = (p) => p >= S / 2, trained = (p) => p <= DATA.corner;
+  const rows = NETS.filter((net) => net.map !== null).map((net) => ({
+    net: net, trained: mapMean(net, trained), far: mapMean(net, far)}));
+  const pct = (v) => Math.round(100 * v) + "%";
+  const says = (r) => r.net.key + " (" + r.net.title + ") gets " + pct(r.trained) +
+    " of the test digits right in the training corner and " + pct(r.far) + " in the far quadrant";
+  let text = "drag the digit from the corner to the bottom-right.";
+  if (rows.length > 0) {
+    const drop = rows.reduce((x, y) => (y.trained - y.far > x.trained - x.far ? y : x));
+    const best = rows.reduce((x, y) => (y.far > x.far ? y : x));
+    text += " On the maps below, " + says(drop) + (best === drop ? "." : "; " + says(best) + ".");
+  }
+  document.getElementById("try").textContent = text;
+}
+
 // ---- the self-test: this page's logits against NumPy's -----------------------------------------
 function selfTest() {
   const canvases = decodeFloats(DATA.selftest.canvases);      // (count, S, S)
@@ -274,6 +299,7 @@ function timeRedraw() {                       // the median of a few redraws, in
 }
 
 document.getElementById("corner").textContent = DATA.corner;
+tryThis();
 buildRows();
 setUpDigitButtons();
 setUpDragging();
