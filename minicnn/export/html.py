@@ -72,11 +72,6 @@ def export_network(model, input_shape):
     every parameter, its shape and offset into the float32 weights. Raises TypeError naming the
     first layer the page cannot run, and ShapeError if the layers do not fit the input.
     """
-    shapes = [shape for _, shape in model.output_shapes((1, *input_shape))]
-    if len(shapes[-1]) != 2:
-        raise TypeError(f"export_network: the page shows class probabilities, so the network "
-                        f"must end in a (N, classes) output, got {shapes[-1]}. Fix: end it with "
-                        f"Flatten or a global pool, then Linear.")
     specs, arrays, offset = [], [], 0
     for i, layer in enumerate(model.layers):
         settings = SUPPORTED.get(type(layer))
@@ -90,6 +85,11 @@ def export_network(model, input_shape):
             arrays.append(np.asarray(value, dtype="<f4").ravel())
             offset += value.size
         specs.append(spec)
+    shapes = [shape for _, shape in model.output_shapes((1, *input_shape))]
+    if len(shapes[-1]) != 2:
+        raise TypeError(f"export_network: the page shows class probabilities, so the network "
+                        f"must end in a (N, classes) output, got {shapes[-1]}. Fix: end it with "
+                        f"Flatten or a global pool, then Linear.")
     weights = np.concatenate(arrays) if arrays else np.zeros(0, dtype="<f4")
     return {"layers": specs, "weights": _b64(weights),
             "shapes": [list(shape[1:]) for shape in shapes]}
