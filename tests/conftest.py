@@ -46,7 +46,8 @@ def run_demo(tmp_path):
 # The slowest files first (pytest --durations lists them): with two test processes
 # (pytest-xdist, one file per process at a time) a long file started last would leave the other
 # core idle at the end. pyproject.toml's --no-loadscope-reorder makes pytest-xdist keep this order.
-SLOWEST_FIRST = ("test_demo_learned_invariance.py", "test_demo_corner.py", "test_demo_faces.py",
+SLOWEST_FIRST = ("test_demo_faces.py", "test_demo_learned_invariance.py", "test_demo_web.py",
+                 "test_demo_corner.py",
                  "test_notebook.py", "test_demo_fuzzy_features.py", "test_demo_augmentation.py",
                  "test_demo_antialias.py", "test_demo_position_leak.py", "test_demo_rotation.py",
                  "test_demo_idx_digits.py", "test_corner.py", "test_gradients.py",
