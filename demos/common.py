@@ -90,6 +90,12 @@ class DemoParser(argparse.ArgumentParser):
         return args
 
 
+def check_names(p, flag, given, names):
+    """A comma-separated flag such as --models must name some of `names`: else a usage error."""
+    if set(given.split(",")) - set(names):
+        p.error(f"{flag} must name some of {','.join(names)}, got {given}")
+
+
 def parser(doc, defaults=None, quick=None, jobs=None):
     """A DemoParser described by the first line of the demo's docstring.
 

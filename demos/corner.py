@@ -38,7 +38,7 @@ import textwrap
 
 import matplotlib.pyplot as plt
 import numpy as np
-from common import finish, parser, run_jobs, save_figure
+from common import check_names, finish, parser, run_jobs, save_figure
 from matplotlib import colors
 
 from minicnn.measure import corner
@@ -295,9 +295,7 @@ def parse_args(argv):
                    "(default: the per-model rate in MODELS; momentum 0.9)")
     p.add_argument("--batch-size", type=int, default=32, help="training batch size (default 32)")
     args = p.parse(argv)
-    bad = set(args.models.split(",")) - set(corner.MODELS)
-    if bad:
-        p.error(f"--models must name some of {','.join(corner.MODELS)}, got {args.models}")
+    check_names(p, "--models", args.models, corner.MODELS)
     if args.dataset == "digits" and (args.data_dir or args.download):
         p.error("--data-dir and --download are for --dataset mnist or fashion")
     return args

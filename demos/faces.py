@@ -33,7 +33,7 @@ Run: python demos/faces.py [--seed 0] [--quick] [--models a,c,e] [--out figures]
 import dataclasses
 
 import numpy as np
-from common import finish, parser, run_jobs, save_figure
+from common import check_names, finish, parser, run_jobs, save_figure
 from faces_report import plot_fuzzy, plot_maps, plot_patches, plot_slides, report_inside
 
 from minicnn import load_faces, place_on_canvas
@@ -255,7 +255,7 @@ def moved_down(net, faces, S):
 
 def parse_args(argv):
     p = parser(__doc__, defaults={"copies": 2, "stride": 8, "channels": 4, "top": 8},
-               quick={"copies": 1})
+               quick={"copies": 1}, jobs="models")
     p.add_argument("--models", default="a,b,c,d,e,f", help="comma-separated subset of "
                    f"{','.join(corner.MODELS)} (default all)")
     p.add_argument("--canvas", type=int, default=None, help="canvas side, a multiple of 4 and at "
@@ -264,11 +264,8 @@ def parse_args(argv):
     p.add_argument("--stride", type=int, help="grid step of the accuracy map, px")
     p.add_argument("--channels", type=int, help="most active channels shown per layer")
     p.add_argument("--top", type=int, help="top patches shown per channel")
-    p.add_argument("--jobs", type=int, default=None, help="models trained at once, each in its "
-                   "own process with one BLAS thread (default: one per core); same results")
     args = p.parse(argv)
-    if set(args.models.split(",")) - set(corner.MODELS):
-        p.error(f"--models must name some of {','.join(corner.MODELS)}, got {args.models}")
+    check_names(p, "--models", args.models, corner.MODELS)
     return args
 
 

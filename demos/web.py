@@ -16,7 +16,7 @@ Run:  python demos/web.py                       (writes figures/corner_page.html
       python demos/web.py --page PATH --quick   (tiny training, for tests)
 """
 
-from common import finish, parser, run_jobs
+from common import check_names, finish, parser, run_jobs
 
 from minicnn.export import write_page
 from minicnn.measure import corner
@@ -49,16 +49,13 @@ def main(argv=None):
 
 
 def parse_args(argv):
-    p = parser(__doc__, defaults={"stride": 4}, quick={"stride": 8})
+    p = parser(__doc__, defaults={"stride": 4}, quick={"stride": 8}, jobs="networks")
     p.add_argument("--page", help="the HTML file to write (default OUT/corner_page.html)")
     p.add_argument("--models", default="a,b,c,d,e,f", help="comma-separated rows of "
                    f"corner.MODELS, of {','.join(corner.MODELS)} (default all)")
     p.add_argument("--stride", type=int, help="grid step of the accuracy maps, in pixels")
-    p.add_argument("--jobs", type=int, default=None, help="networks trained at once, each in "
-                   "its own process (default: one per core; 1 = one after another)")
     args = p.parse(argv)
-    if set(args.models.split(",")) - set(corner.MODELS):
-        p.error(f"--models must name some of {','.join(corner.MODELS)}, got {args.models}")
+    check_names(p, "--models", args.models, corner.MODELS)
     return args
 
 

@@ -106,7 +106,7 @@ def check_validation_data(model, validation_data):
         return None
     if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
         got = (f"an array of shape {validation_data.shape} (the labels left out?)"
-               if isinstance(validation_data, np.ndarray) else repr(validation_data)[:80])
+               if isinstance(validation_data, np.ndarray) else describe(validation_data))
         raise TypeError(f"fit: validation_data must be a pair (X_val, y_val), got {got}; pass "
                         "validation_data=(X_val, y_val)")
     return check_dataset(model, *validation_data, "fit(validation_data)")[:2]
@@ -216,3 +216,12 @@ def num_classes(model, example_shape, where):
                          "but a classifier must output (N, K) logits: end it with Flatten() "
                          "and Linear, or a global pooling layer")
     return out_shape[-1]
+
+
+def describe(value):
+    """A short description of what came: a sequence by its items' shapes, not its full repr."""
+    if isinstance(value, (tuple, list)):
+        items = ", ".join(f"array {v.shape}" if isinstance(v, np.ndarray) else type(v).__name__
+                          for v in value)
+        return f"a {type(value).__name__} of {len(value)} items ({items})"
+    return repr(value)[:80]

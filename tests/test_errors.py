@@ -310,7 +310,8 @@ CASES = [
      "model[4].params['W'] = np.zeros((10, 64), np.int32); fit(model, X, y)", TypeError,
      r"fit: parameter 4.W of the model is int32, which cannot train"),
     ("validation_data of three items", "fit(model, X, y, validation_data=(X, y, y))",
-     TypeError, r"fit: validation_data must be a pair \(X_val, y_val\), got \(array\("),
+     TypeError, r"fit: validation_data must be a pair \(X_val, y_val\), got a tuple of 3 items "
+     r"\(array \(16, 1, 8, 8\), array \(16,\), array \(16,\)\)"),
     ("a transform that is not callable", "fit(model, X, y, transform='shift')", TypeError,
      r"fit: transform must be a function \(x_batch, rng\) -> x_batch.*got 'shift'$"),
     ("a function that builds the model instead of the model", "fit(lambda: model, X, y)",

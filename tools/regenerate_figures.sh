@@ -26,6 +26,8 @@ figures() {   # the committed figures each demo writes
         receptive_fields) echo receptive_fields.png receptive_fields_patches.png ;;
         explore)          echo explorer.png ;;
         learned_invariance) echo learned_invariance.png ;;
+        faces)            echo faces_maps.png faces_sliding.png faces_patches.png faces_fuzzy.png ;;
+        faces_why)        echo faces_why.png ;;
         *) echo "unknown demo: $1" >&2; return 1 ;;
     esac
 }
@@ -42,7 +44,7 @@ if [[ "${1:-}" == "--check" ]]; then check=1; shift; fi
 demos=("$@")
 if [[ ${#demos[@]} -eq 0 ]]; then
     demos=(equivariance weight_sharing corner fuzzy_features augmentation antialias position_leak
-           rotation receptive_fields learned_invariance explore)
+           rotation receptive_fields learned_invariance faces faces_why explore)
 fi
 status=0
 for demo in "${demos[@]}"; do
