@@ -324,3 +324,9 @@ def test_a_model_without_dropout_trains_the_same_in_either_mode(data):
     mc.fit(b, X, y, epochs=1, progress=False)
     for (name, p, _), (_, q, _) in zip(a.param_items(), b.param_items()):
         np.testing.assert_array_equal(p, q, err_msg=name)
+
+
+def test_a_wrong_validation_data_is_described_briefly():
+    from minicnn.train import describe
+    assert describe("x" * 200) == repr("x" * 200)[:80] and len(describe("x" * 200)) == 80
+    assert describe([np.zeros((2, 3)), 5]) == "a list of 2 items (array (2, 3), int)"
