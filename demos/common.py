@@ -46,6 +46,7 @@ class DemoParser(argparse.ArgumentParser):
     def __init__(self, description, defaults, quick, jobs=None):
         self.defaults_table = dict(defaults or {})
         self.quick_table = dict(quick or {})
+        self.subsets = {}             # flag -> (dest, the names its value may list)
         super().__init__(description=description,
                          formatter_class=argparse.RawDescriptionHelpFormatter)
         self.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -62,9 +63,14 @@ class DemoParser(argparse.ArgumentParser):
                               "each in its own process with one BLAS thread (default: one per "
                               "core; 1 = one after another); the results are the same")
 
-    def add_argument(self, *names, **kwargs):
-        """As argparse's, with 'default X; quick Y' appended to the help of table flags."""
+    def add_argument(self, *names, subset_of=None, **kwargs):
+        """As argparse's, with 'default X; quick Y' appended to the help of table flags.
+
+        subset_of: the names a comma-separated value such as --models may use (parse checks it).
+        """
         dest = kwargs.get("dest") or names[-1].lstrip("-").replace("-", "_")
+        if subset_of is not None:
+            self.subsets[names[-1]] = (dest, list(subset_of))
         if dest in self.defaults_table or dest in self.quick_table:
             kwargs.setdefault("default", None)
             shown = [f"default {self.defaults_table.get(dest)}"]
@@ -74,7 +80,8 @@ class DemoParser(argparse.ArgumentParser):
         return super().add_argument(*names, **kwargs)
 
     def parse(self, argv=None):
-        """Parse argv, fill unset flags (quick table, then defaults), make --out, limit threads."""
+        """Parse argv, fill unset flags (quick table, then defaults), make --out, limit threads,
+        check the flags given subset_of."""
         args = self.parse_args(argv)
         for table in ([self.quick_table] if args.quick else []) + [self.defaults_table]:
             for key, value in table.items():
@@ -87,6 +94,8 @@ class DemoParser(argparse.ArgumentParser):
         limit_threads(args.threads)
         if args.quick:
             print(f"--quick is a smoke test: {QUICK_MEANS}\n", flush=True)
+        for flag, (dest, names) in self.subsets.items():
+            check_names(self, flag, getattr(args, dest), names)
         return args
 
 
@@ -139,6 +148,62 @@ def integer_ticks(*axes):
     for ax in axes:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def accuracy_panel(ax, grid, acc, title, xlabel, **scale):
+    """One accuracy map of the corner experiment on ax; returns the mesh (for a colour bar).
+
+    acc: (G, G), one value per grid position (rows, columns), drawn as a cell whose edges lie
+    halfway between positions; row 0 at the top, as imshow; the training corner outlined in red.
+    scale: pcolormesh's colour scale, norm= or vmin= and vmax=.
+    """
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from minicnn.measure.corner import CORNER
+    step = grid[1] - grid[0] if len(grid) > 1 else 1
+    # midpoints rather than one fixed step: the grid's last step may be shorter
+    edges = np.concatenate([[grid[0] - step / 2], (grid[:-1] + grid[1:]) / 2,
+                            [grid[-1] + step / 2]])
+    mesh = ax.pcolormesh(edges, edges, acc, cmap="viridis", **scale)
+    ax.set_aspect("equal")
+    ax.invert_yaxis()
+    ax.add_patch(plt.Rectangle((-0.5, -0.5), CORNER + 1, CORNER + 1, fill=False,
+                               edgecolor="red", linewidth=1.5))
+    ax.set_title(title, fontsize=9)
+    ax.set_xlabel(xlabel)
+    return mesh
+
+
+def corner_comparisons(s, pct, anywhere="anywhere", far="far quadrant"):
+    """The corner experiment's two comparisons, a sentence for each pair of models that ran:
+    does shifting the training batches (a -> d) raise the far quadrant's accuracy, does circular
+    padding (c -> e) narrow the spread of the map.
+
+    s: {model key: corner summary}; pct: a share as printed; anywhere, far: the wording of the
+    first sentence (where d's digits go, what it raises).
+    """
+    lines = []
+    if {"a", "d"} <= s.keys():
+        verb = "raises" if s["d"]["far"] > s["a"]["far"] else "does not raise"
+        lines.append(f"Shifting every training batch {anywhere} (d) {verb} the flatten head's "
+                     f"{far}: {pct(s['a']['far'])} -> {pct(s['d']['far'])}.")
+    if {"c", "e"} <= s.keys():
+        verb = "narrows" if s["e"]["spread"] < s["c"]["spread"] else "does not narrow"
+        lines.append(f"Circular padding instead of zeros (c -> e) {verb} the spread of the map: "
+                     f"{pct(s['c']['spread'])} -> {pct(s['e']['spread'])}.")
+    return lines
+
+
+def show_crop(ax, crop, cmap="gray"):
+    """A crop of the input (h, w), 0..1, on ax without ticks, its padding (NaN) in orange."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+    cmap = plt.get_cmap(cmap).with_extremes(bad="tab:orange")
+    im = ax.imshow(np.ma.masked_invalid(crop), cmap=cmap, vmin=0, vmax=1)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    return im
 
 
 def finish(args):

@@ -38,7 +38,7 @@ import textwrap
 
 import matplotlib.pyplot as plt
 import numpy as np
-from common import check_names, finish, parser, run_jobs, save_figure
+from common import accuracy_panel, corner_comparisons, finish, parser, run_jobs, save_figure
 from matplotlib import colors
 
 from minicnn.measure import corner
@@ -130,14 +130,8 @@ def interpret(runs, setup, jagged):
             say = (f"{pct(r['trained'])} where it trained, {pct(r['far'])} in the far quadrant, "
                    f"between {pct(r['min'])} and {pct(r['max'])} over the map")
         lines.append(f"{key}: {say}.")
-    if {"a", "d"} <= s.keys():
-        verb = "raises" if s["d"]["far"] > s["a"]["far"] else "does not raise"
-        lines.append(f"Shifting every training batch anywhere on the canvas (d) {verb} the flatten "
-                     f"head's far-quadrant accuracy: {pct(s['a']['far'])} -> {pct(s['d']['far'])}.")
-    if {"c", "e"} <= s.keys():
-        verb = "narrows" if s["e"]["spread"] < s["c"]["spread"] else "does not narrow"
-        lines.append(f"Circular padding instead of zeros (c -> e) {verb} the spread of the map: "
-                     f"{pct(s['c']['spread'])} -> {pct(s['e']['spread'])}.")
+    lines += corner_comparisons(s, pct, anywhere="anywhere on the canvas",
+                                far="far-quadrant accuracy")
     circular = [key for key in ("e", "f") if key in s]
     if circular:
         on = ("Every shift between grid positions is a multiple of 4 pixels (the trunk's total "
@@ -191,25 +185,16 @@ def plot_maps(runs, weight_map, what):
     else:
         examples[2].axis("off")
     axes = bottom.subplots(1, cols, squeeze=False)
-    stride = grid[1] - grid[0] if len(grid) > 1 else 1
-    # one cell per grid position, edges halfway between positions (the last step may be shorter)
-    edges = np.concatenate([[grid[0] - stride / 2], (grid[:-1] + grid[1:]) / 2,
-                            [grid[-1] + stride / 2]])
     # half the colour scale for 90-100%, where the good models differ; every cell's value printed
     norm = colors.TwoSlopeNorm(vmin=0, vcenter=90, vmax=100)
     for ax, key in zip(axes[0], keys):
         acc = 100 * runs[key].map                                               # (G, G)
-        im = ax.pcolormesh(edges, edges, acc, norm=norm, cmap="viridis")
+        im = accuracy_panel(ax, grid, acc, f"{key}: {runs[key].description}\nmin "
+                            f"{100 * runs[key].summary['min']:.1f}%", "digit column (px)",
+                            norm=norm)
         for (i, j), value in np.ndenumerate(acc):
             ax.text(grid[j], grid[i], f"{value:.0f}", ha="center", va="center", fontsize=7,
                     color="black" if norm(value) > 0.6 else "white")
-        ax.set_aspect("equal")
-        ax.invert_yaxis()                                        # row 0 at the top, as imshow
-        ax.add_patch(plt.Rectangle((-0.5, -0.5), corner.CORNER + 1, corner.CORNER + 1,
-                                   fill=False, edgecolor="red", linewidth=1.5))
-        ax.set_title(f"{key}: {runs[key].description}\nmin {100 * runs[key].summary['min']:.1f}%",
-                     fontsize=9)
-        ax.set_xlabel("digit column (px)")
     for ax in axes[0, len(keys):]:
         ax.axis("off")
     axes[0, 0].set_ylabel("digit row (px)")
@@ -264,8 +249,8 @@ def plot_slides(runs, slides, digits, what):
 
 
 def parse_args(argv):
-    # IDX subset sizes come from these tables; epochs, copies, stride and canvas left unset are
-    # the library's defaults (each model's epochs, halved with --quick).
+    # IDX subset sizes come from these tables; the flags of the loop below, left unset, are the
+    # library's defaults (each model's epochs, halved with --quick).
     p = parser(__doc__, defaults={"train_size": 1500, "test_size": 500},
                quick={"train_size": 300, "test_size": 100}, jobs="models")
     p.add_argument("--dataset", choices=["digits", "mnist", "fashion"], default="digits",
@@ -279,23 +264,22 @@ def parse_args(argv):
                    "blocks (default 2: 28x28 -> 14x14; 1 keeps them)")
     p.add_argument("--train-size", type=int, help="random subset of the IDX training images")
     p.add_argument("--test-size", type=int, help="random subset of the IDX test images")
-    p.add_argument("--models", default="a,b,c,d,e,f", help="comma-separated subset of "
-                   f"{','.join(corner.MODELS)}, the rows of corner.MODELS (default all)")
-    p.add_argument("--canvas", type=int, default=None, help="canvas side, a multiple of 4 and at "
-                   "least twice the image side (default 2 * image side + 16, rounded up)")
-    p.add_argument("--epochs", type=int, default=None, help="epochs for the models without "
-                   "augmentation (default: each model's own, 6; 3 with --quick)")
-    p.add_argument("--aug-epochs", type=int, default=None, help="epochs for the augmented "
-                   "model d (default 12; 6 with --quick)")
-    p.add_argument("--copies", type=int, default=None, help="copies of each training digit "
-                   "(default 2; 1 with --quick)")
-    p.add_argument("--stride", type=int, default=None, help="grid step of the accuracy map "
-                   "(default 4; 8 with --quick)")
-    p.add_argument("--lr", type=float, default=None, help="SGD learning rate for every model "
-                   "(default: the per-model rate in MODELS; momentum 0.9)")
+    p.add_argument("--models", default="a,b,c,d,e,f", subset_of=corner.MODELS,
+                   help=f"comma-separated subset of {','.join(corner.MODELS)}, the rows of "
+                   "corner.MODELS (default all)")
+    for flag, kind, what in (
+            ("--canvas", int, ("canvas side, a multiple of 4 and at least twice the image side "
+                               "(default 2 * image side + 16, rounded up)")),
+            ("--epochs", int, ("epochs for the models without augmentation (default: each "
+                               "model's own, 6; 3 with --quick)")),
+            ("--aug-epochs", int, "epochs for the augmented model d (default 12; 6 with --quick)"),
+            ("--copies", int, "copies of each training digit (default 2; 1 with --quick)"),
+            ("--stride", int, "grid step of the accuracy map (default 4; 8 with --quick)"),
+            ("--lr", float, ("SGD learning rate for every model (default: the per-model rate in "
+                             "MODELS; momentum 0.9)"))):
+        p.add_argument(flag, type=kind, default=None, help=what)
     p.add_argument("--batch-size", type=int, default=32, help="training batch size (default 32)")
     args = p.parse(argv)
-    check_names(p, "--models", args.models, corner.MODELS)
     if args.dataset == "digits" and (args.data_dir or args.download):
         p.error("--data-dir and --download are for --dataset mnist or fashion")
     return args

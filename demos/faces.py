@@ -33,7 +33,7 @@ Run: python demos/faces.py [--seed 0] [--quick] [--models a,c,e] [--out figures]
 import dataclasses
 
 import numpy as np
-from common import check_names, finish, parser, run_jobs, save_figure
+from common import corner_comparisons, finish, parser, run_jobs, save_figure
 from faces_report import plot_fuzzy, plot_maps, plot_patches, plot_slides, report_inside
 
 from minicnn import load_faces, place_on_canvas
@@ -152,14 +152,7 @@ def interpret(runs, by_class):
             line += (f"; far from the corner its errors are mostly {missed} (faces right "
                      f"{pct(faces)}, non-faces right {pct(others)})")
         lines.append(line + ".")
-    if {"a", "d"} <= s.keys():
-        verb = "raises" if s["d"]["far"] > s["a"]["far"] else "does not raise"
-        lines.append(f"Shifting every training batch anywhere (d) {verb} the flatten head's far "
-                     f"quadrant: {pct(s['a']['far'])} -> {pct(s['d']['far'])}.")
-    if {"c", "e"} <= s.keys():
-        verb = "narrows" if s["e"]["spread"] < s["c"]["spread"] else "does not narrow"
-        lines.append(f"Circular padding instead of zeros (c -> e) {verb} the spread of the map: "
-                     f"{pct(s['c']['spread'])} -> {pct(s['e']['spread'])}.")
+    lines += corner_comparisons(s, pct)
     if "f" in s:
         lines.append("f's map is " + ("flat: the same accuracy at every position." if
                                       s["f"]["spread"] == 0 else
@@ -256,17 +249,15 @@ def moved_down(net, faces, S):
 def parse_args(argv):
     p = parser(__doc__, defaults={"copies": 2, "stride": 8, "channels": 4, "top": 8},
                quick={"copies": 1}, jobs="models")
-    p.add_argument("--models", default="a,b,c,d,e,f", help="comma-separated subset of "
-                   f"{','.join(corner.MODELS)} (default all)")
+    p.add_argument("--models", default="a,b,c,d,e,f", subset_of=corner.MODELS,
+                   help=f"comma-separated subset of {','.join(corner.MODELS)} (default all)")
     p.add_argument("--canvas", type=int, default=None, help="canvas side, a multiple of 4 and at "
                    "least 50 (default 2 * 25 + 16 rounded up: 68; 60 with --quick)")
     p.add_argument("--copies", type=int, help="corner positions of each training patch")
     p.add_argument("--stride", type=int, help="grid step of the accuracy map, px")
     p.add_argument("--channels", type=int, help="most active channels shown per layer")
     p.add_argument("--top", type=int, help="top patches shown per channel")
-    args = p.parse(argv)
-    check_names(p, "--models", args.models, corner.MODELS)
-    return args
+    return p.parse(argv)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ import textwrap
 
 import matplotlib.pyplot as plt
 import numpy as np
+from common import accuracy_panel, show_crop
 
 from minicnn import place_on_canvas
 from minicnn.measure import corner
@@ -47,18 +48,10 @@ def plot_maps(runs, setup, what):
         ax.axis("off")
     for ax in axes[0, 4:]:
         ax.axis("off")
-    step = grid[1] - grid[0] if len(grid) > 1 else 1
-    edges = np.concatenate([[grid[0] - step / 2], (grid[:-1] + grid[1:]) / 2,
-                            [grid[-1] + step / 2]])
     for ax, key in zip(axes[1], keys):
-        im = ax.pcolormesh(edges, edges, 100 * runs[key].map, vmin=0, vmax=100, cmap="viridis")
-        ax.set_aspect("equal")
-        ax.invert_yaxis()
-        ax.add_patch(plt.Rectangle((-0.5, -0.5), corner.CORNER + 1, corner.CORNER + 1,
-                                   fill=False, edgecolor="red", linewidth=1.5))
-        ax.set_title(f"{key}: {runs[key].description}\nmin {100 * runs[key].summary['min']:.0f}%",
-                     fontsize=9)
-        ax.set_xlabel("patch column (px)")
+        im = accuracy_panel(ax, grid, 100 * runs[key].map, f"{key}: {runs[key].description}\n"
+                            f"min {100 * runs[key].summary['min']:.0f}%", "patch column (px)",
+                            vmin=0, vmax=100)
     for ax in axes[1, len(keys):]:
         ax.axis("off")
     axes[1, 0].set_ylabel("patch row (px)")
@@ -104,18 +97,13 @@ def plot_patches(patches, what):
     fig, axes = plt.subplots(n_rows, n_top, figsize=(1.0 * n_top + 2.2, 1.0 * n_rows + 1.2),
                              squeeze=False)
     fig.subplots_adjust(top=0.9, bottom=0.03, left=0.14, right=0.8, hspace=0.15, wspace=0.1)
-    cmap = plt.get_cmap("gray").with_extremes(bad="tab:orange")
     r = 0
     for name in names:
         t = patches[name]
         for c, ch in enumerate(t["channels"]):
             for j in range(n_top):
-                ax = axes[r, j]
-                im = ax.imshow(np.ma.masked_invalid(t["patch"][c, j, 0]), cmap=cmap, vmin=0,
-                               vmax=1)
-                ax.set_xticks([])
-                ax.set_yticks([])
-                for side in ax.spines.values():           # blue frame: cut from a face
+                im = show_crop(axes[r, j], t["patch"][c, j, 0], "gray")
+                for side in axes[r, j].spines.values():   # blue frame: cut from a face
                     side.set(color="tab:blue" if t["face"][c, j] else "0.7", linewidth=1.5)
             vote = f"\nvotes face {t['vote'][c]:+.2f}" if "vote" in t else ""
             label = f"{name.split(',')[0]} ch{ch}\n{t['size']}x{t['size']} px{vote}"

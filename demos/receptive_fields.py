@@ -18,7 +18,7 @@ Run: python demos/receptive_fields.py [--quick] [--seed 0] [--channels 4] [--top
 
 import matplotlib.pyplot as plt
 import numpy as np
-from common import finish, parser, save_figure
+from common import finish, parser, save_figure, show_crop
 
 from minicnn.measure import corner
 from minicnn.measure import receptive_field as rf
@@ -147,20 +147,14 @@ def _plot_patches(tops, names):
     fig, axes = plt.subplots(n_rows, n_top, figsize=(1.1 * n_top + 1.5, 1.1 * n_rows + 1),
                              squeeze=False)
     fig.subplots_adjust(top=0.92, bottom=0.03, right=0.8)
-    cmap = plt.get_cmap("gray_r").with_extremes(bad="tab:orange")
     r = 0
     for name in names:
         channels, top = tops[name]
         for c, ch in enumerate(channels):
             for t in range(n_top):
-                ax = axes[r, t]
-                im = ax.imshow(np.ma.masked_invalid(top["patch"][c, t, 0]), cmap=cmap, vmin=0,
-                               vmax=1)
-                ax.set_xticks([])
-                ax.set_yticks([])
-                if t == 0:
-                    size = top["patch"].shape[-1]
-                    ax.set_ylabel(f"{name} ch{ch}\n{size}x{size}", fontsize=8)
+                im = show_crop(axes[r, t], top["patch"][c, t, 0], "gray_r")
+            size = top["patch"].shape[-1]
+            axes[r, 0].set_ylabel(f"{name} ch{ch}\n{size}x{size}", fontsize=8)
             r += 1
     fig.colorbar(im, ax=axes, shrink=0.5, label="input pixel (0..1); orange: padding")
     fig.suptitle("Test crops (each unit's theoretical field) that activate a channel most, "

@@ -16,7 +16,7 @@ Run:  python demos/web.py                       (writes figures/corner_page.html
       python demos/web.py --page PATH --quick   (tiny training, for tests)
 """
 
-from common import check_names, finish, parser, run_jobs
+from common import finish, parser, run_jobs
 
 from minicnn.export import write_page
 from minicnn.measure import corner
@@ -51,12 +51,11 @@ def main(argv=None):
 def parse_args(argv):
     p = parser(__doc__, defaults={"stride": 4}, quick={"stride": 8}, jobs="networks")
     p.add_argument("--page", help="the HTML file to write (default OUT/corner_page.html)")
-    p.add_argument("--models", default="a,b,c,d,e,f", help="comma-separated rows of "
-                   f"corner.MODELS, of {','.join(corner.MODELS)} (default all)")
+    p.add_argument("--models", default="a,b,c,d,e,f", subset_of=corner.MODELS,
+                   help=f"comma-separated rows of corner.MODELS, of {','.join(corner.MODELS)} "
+                   "(default all)")
     p.add_argument("--stride", type=int, help="grid step of the accuracy maps, in pixels")
-    args = p.parse(argv)
-    check_names(p, "--models", args.models, corner.MODELS)
-    return args
+    return p.parse(argv)
 
 
 if __name__ == "__main__":
