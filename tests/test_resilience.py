@@ -150,3 +150,20 @@ def test_a_non_finite_gradient_is_caught_as_a_gradient_before_it_reaches_an_upda
         train_step(model, X, y, mc.SGD(0.1))
     assert info.value.layer == 0
     assert all(np.array_equal(v, before[k], equal_nan=True) for k, v in model.state_dict().items())
+
+
+def test_the_divergence_warning_names_the_epoch_that_diverged_and_comes_once():
+    rng = np.random.default_rng(0)
+    X, y = rng.random((32, 1, 4, 4)).astype(np.float32), rng.integers(0, 10, 32)
+    model = mc.Sequential([mc.Flatten(), mc.Linear(16, 10, rng=0)])
+    batches = []
+
+    def huge_after_epoch_1(x, rng):                       # 4 batches an epoch
+        batches.append(1)
+        return x if len(batches) <= 4 else x * 1e7
+
+    with pytest.warns(RuntimeWarning, match=r"fit: epoch 2's mean training loss") as caught:
+        history = mc.fit(model, X, y, epochs=4, batch_size=8, optimizer=mc.SGD(1e-15),
+                         transform=huge_after_epoch_1, progress=False)
+    assert history["loss"][0] < 10 and min(history["loss"][1:]) > 1e3 * np.log(10)
+    assert len([w for w in caught if issubclass(w.category, RuntimeWarning)]) == 1
