@@ -249,8 +249,8 @@ def plot_slides(runs, slides, digits, what):
 
 
 def parse_args(argv):
-    # IDX subset sizes come from these tables; the flags of the loop below, left unset, are the
-    # library's defaults (each model's epochs, halved with --quick).
+    # IDX subset sizes come from these tables; epochs, copies, stride and canvas left unset are
+    # the library's defaults (each model's epochs, halved with --quick).
     p = parser(__doc__, defaults={"train_size": 1500, "test_size": 500},
                quick={"train_size": 300, "test_size": 100}, jobs="models")
     p.add_argument("--dataset", choices=["digits", "mnist", "fashion"], default="digits",
@@ -267,17 +267,18 @@ def parse_args(argv):
     p.add_argument("--models", default="a,b,c,d,e,f", subset_of=corner.MODELS,
                    help=f"comma-separated subset of {','.join(corner.MODELS)}, the rows of "
                    "corner.MODELS (default all)")
-    for flag, kind, what in (
-            ("--canvas", int, ("canvas side, a multiple of 4 and at least twice the image side "
-                               "(default 2 * image side + 16, rounded up)")),
-            ("--epochs", int, ("epochs for the models without augmentation (default: each "
-                               "model's own, 6; 3 with --quick)")),
-            ("--aug-epochs", int, "epochs for the augmented model d (default 12; 6 with --quick)"),
-            ("--copies", int, "copies of each training digit (default 2; 1 with --quick)"),
-            ("--stride", int, "grid step of the accuracy map (default 4; 8 with --quick)"),
-            ("--lr", float, ("SGD learning rate for every model (default: the per-model rate in "
-                             "MODELS; momentum 0.9)"))):
-        p.add_argument(flag, type=kind, default=None, help=what)
+    p.add_argument("--canvas", type=int, default=None, help="canvas side, a multiple of 4 and at "
+                   "least twice the image side (default 2 * image side + 16, rounded up)")
+    p.add_argument("--epochs", type=int, default=None, help="epochs for the models without "
+                   "augmentation (default: each model's own, 6; 3 with --quick)")
+    p.add_argument("--aug-epochs", type=int, default=None, help="epochs for the augmented "
+                   "model d (default 12; 6 with --quick)")
+    p.add_argument("--copies", type=int, default=None, help="copies of each training digit "
+                   "(default 2; 1 with --quick)")
+    p.add_argument("--stride", type=int, default=None, help="grid step of the accuracy map "
+                   "(default 4; 8 with --quick)")
+    p.add_argument("--lr", type=float, default=None, help="SGD learning rate for every model "
+                   "(default: the per-model rate in MODELS; momentum 0.9)")
     p.add_argument("--batch-size", type=int, default=32, help="training batch size (default 32)")
     args = p.parse(argv)
     if args.dataset == "digits" and (args.data_dir or args.download):
