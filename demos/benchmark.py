@@ -1,9 +1,10 @@
-"""How fast is minicnn's NumPy convolution? Naive loops vs im2col vs PyTorch, in one process.
+"""How fast is minicnn's NumPy convolution? Naive loops vs the fast path vs PyTorch, in one process.
 
 For a fixed list of convolution shapes it times, forward and forward+backward:
   - the naive loop convolution (on a small batch, scaled per image to the full batch),
-  - the fast im2col convolution (float32),
-  - the Winograd F(2x2, 3x3) convolution on 3x3 stride-1 shapes (forward+backward only),
+  - the fast convolution (float32): conv2d_fast, which runs im2col, or Winograd F(2x2, 3x3) on
+    3x3 stride-1 layers with 16+ input channels (the last column says which),
+  - the readable Winograd (minicnn/fast/winograd.py) on 3x3 stride-1 shapes (forward+backward),
   - torch.nn.functional.conv2d + autograd, when torch can be imported (optional reference only:
     minicnn itself never imports torch),
 then 2x2 max pooling, and one training step (forward, backward, SGD momentum update) of the corner
@@ -58,6 +59,7 @@ import numpy as np
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))   # run from anywhere
 from minicnn import SGD, Conv2D, Flatten, Linear, MaxPool2D, ReLU, Sequential, softmax_cross_entropy
 from minicnn.fast.winograd import conv2d_winograd, conv2d_winograd_backward
+from minicnn.fast.conv import uses_winograd
 from minicnn.layers.conv import (
     conv2d_fast,
     conv2d_fast_backward,
@@ -225,7 +227,8 @@ def bench_conv(N, C, H, W, F, K, s, p):
            "speedup_vs_naive": naive_both / med["fast_both"],
            "matmul_gflops": flops / med["matmul"] / 1e9,
            "fast_gflops": 3 * flops / med["fast_both"] / 1e9,
-           "fast_peak_mb": peak_mb(fast_both), "input_mb": x.nbytes / 2**20}
+           "fast_peak_mb": peak_mb(fast_both), "input_mb": x.nbytes / 2**20,
+           "fast_method": "winograd" if uses_winograd(w, stride) else "im2col"}
     row["fast_fraction_of_matmul"] = row["fast_gflops"] / row["matmul_gflops"]
     if torch is not None:
         row["ratio_fwd"] = median_ratio(rounds, "fast_fwd", "torch_fwd")
@@ -345,7 +348,7 @@ def wino_text(r):
 
 print(f"{'conv shape N,C,HxW,F,k,s,p':<28}{'naive ms':>9}{'fast ms':>9}{'torch ms':>9}"
       f"{'fast/torch':>11}{'fwd only':>9}{'vs naive':>9}{'GFLOP/s: fast':>14}{'torch':>6}"
-      f"{'matmul':>7}{'peak MB':>8}{'winograd ms':>12}{'wino/torch':>11}")
+      f"{'matmul':>7}{'peak MB':>8}{'winograd ms':>12}{'wino/torch':>11}{'fast is':>9}")
 for group in SHAPE_GROUPS:
     rows = [r for r in results["conv"] if r["group"] == group]
     print(f"-- {group}")
@@ -359,7 +362,7 @@ for group in SHAPE_GROUPS:
         print(f"{name:<28}{r['naive_ms']['both']:9.0f}{r['ms']['fast_both']:9.2f}{tms}{rat}"
               f"{r['speedup_vs_naive']:8.0f}x{r['fast_gflops']:14.0f}{tgf}"
               f"{r['matmul_gflops']:7.0f}{r['fast_peak_mb']:8.1f}"
-              f"{wino_text(r)}")
+              f"{wino_text(r)}{r['fast_method']:>9}")
     if has_torch:
         g = geomean([r["ratio_both"] for r in rows])
         results[f"geomean_ratio_both_{group}"] = g
@@ -369,7 +372,8 @@ if has_torch:
     results["geomean_ratio_both"] = geomean([r["ratio_both"] for r in results["conv"]])
     results["geomean_ratio_fwd"] = geomean([r["ratio_fwd"] for r in results["conv"]])
 print("(times are forward+backward; 'fwd only' is the forward ratio; GFLOP/s of forward+backward "
-      "(3 products' worth) beside a float32 matmul of the forward's size, same run)\n")
+      "(3 products' worth, as im2col counts them) beside a float32 matmul of the forward's size, "
+      "same run; 'winograd ms' is the readable Winograd, 'fast is' what conv2d_fast ran)\n")
 for r in results["pool"]:
     tail = (f"torch {r['ms']['torch_both']:.2f} ms  fast/torch {r['ratio_both']:.2f}x"
             if has_torch else "torch skipped")
@@ -384,7 +388,7 @@ for t in results["train"]:
           + (f"  peak {t['fast_peak_mb']:.1f} MB" if t["fast_peak_mb"] else ""))
 if has_torch:               # a sentence from the numbers, not a verdict written in advance
     g, per_shape = results["geomean_ratio_both"], [r["ratio_both"] for r in results["conv"]]
-    print(f"\nOn these {len(SHAPES)} shapes the im2col convolution (forward + backward) takes "
+    print(f"\nOn these {len(SHAPES)} shapes the fast convolution (forward + backward) takes "
           f"{g:.2f}x PyTorch's time (geometric mean): {'slower' if g > 1 else 'faster'} than "
           f"PyTorch in this run; per shape {min(per_shape):.2f}x to {max(per_shape):.2f}x; "
           f"channel-rich shapes {results['geomean_ratio_both_channel-rich']:.2f}x.")

@@ -1,9 +1,11 @@
-"""Convolution by im2col, tuned: the layout that suits the layer, cache-sized blocks, chunks.
+"""Convolution, tuned: the formulation and layout that suit the layer, cache-sized blocks, chunks.
 
 Same contract and same maths as `minicnn.layers.conv.conv2d_vectorised` (read that first):
     out, cache = conv2d_fast(x, w, b, stride, pads, mode)
     dx, dw, db = conv2d_fast_backward(dout, cache)
-What differs is how the copies and products are arranged. A thin layer (few input channels)
+A 3x3 stride-1 layer with MIN_WINOGRAD_CHANNELS input channels or more goes to Winograd's
+F(2x2, 3x3) (minicnn/fast/winograd_blocked.py). The rest is im2col, where what differs from the
+lesson is how the copies and products are arranged. A thin layer (few input channels)
 keeps one matrix product per image. A channel-rich one puts the batch inside the columns, so
 that each product spans many images and dw is a single product; its products and copies run a
 block of images at a time, while the block is in cache; and for stride 1 its input gradient adds
@@ -16,6 +18,7 @@ import numpy as np
 
 from ..layers.padding import pad2d, pad2d_backward
 from .blocks import BLOCK_BYTES, batch_blocks
+from .winograd_blocked import conv2d_winograd_blocked, conv2d_winograd_blocked_backward
 
 # im2col copies every window: C*KH*KW*Ho*Wo values per image (9x the input for a 3x3 kernel).
 # Above this many bytes for a batch, the batch goes in chunks: the chunks are big enough that
@@ -216,12 +219,27 @@ def _chunk_size(x, w, stride, pads):
     return max(1, MAX_COLS_BYTES // max(per_image, 1))
 
 
-def conv2d_fast(x, w, b, stride=(1, 1), pads=(0, 0, 0, 0), mode="zeros"):
-    """im2col forward: x (N, C, H, W), w (F, C, KH, KW), b (F,) -> out (N, F, Ho, Wo), cache.
+# A 3x3, stride-1 layer with this many input channels or more runs Winograd's F(2x2, 3x3)
+# (minicnn/fast/winograd_blocked.py): 2.25x fewer multiplications, which pays for its
+# transforms once the products are (tiles, C) @ (C, F) with C this large (docs/speed.md).
+MIN_WINOGRAD_CHANNELS = 16
 
-    A batch whose columns fit in MAX_COLS_BYTES goes in one pass and the cache keeps the columns;
-    a bigger one goes in chunks and the cache keeps only x.
+
+def uses_winograd(w, stride):
+    """Whether `conv2d_fast` runs Winograd for weights w (F, C, KH, KW) at this stride."""
+    return w.shape[2:] == (3, 3) and tuple(stride) == (1, 1) and w.shape[1] >= MIN_WINOGRAD_CHANNELS
+
+
+def conv2d_fast(x, w, b, stride=(1, 1), pads=(0, 0, 0, 0), mode="zeros"):
+    """Forward: x (N, C, H, W), w (F, C, KH, KW), b (F,) -> out (N, F, Ho, Wo), cache.
+
+    A 3x3 stride-1 layer with MIN_WINOGRAD_CHANNELS channels or more goes to Winograd. Otherwise
+    im2col: a batch whose columns fit in MAX_COLS_BYTES goes in one pass and the cache keeps the
+    columns; a bigger one goes in chunks and the cache keeps only x.
     """
+    if uses_winograd(w, stride):
+        out, winograd_cache = conv2d_winograd_blocked(x, w, b, pads, mode)
+        return out, {"winograd": winograd_cache}
     _, forward, _ = _passes(w)
     cache = {"w": w, "stride": stride, "pads": pads, "mode": mode}
     chunk = _chunk_size(x, w, stride, pads)
@@ -235,7 +253,9 @@ def conv2d_fast(x, w, b, stride=(1, 1), pads=(0, 0, 0, 0), mode="zeros"):
 
 
 def conv2d_fast_backward(dout, cache):
-    """im2col backward. Returns dx (N, C, H, W), dw (F, C, KH, KW), db (F,)."""
+    """Backward of `conv2d_fast`. Returns dx (N, C, H, W), dw (F, C, KH, KW), db (F,)."""
+    if "winograd" in cache:
+        return conv2d_winograd_blocked_backward(dout, cache["winograd"])
     w, stride, pads, mode = cache["w"], cache["stride"], cache["pads"], cache["mode"]
     padded_cols, _, backward = _passes(w)
     if "cols" in cache:
