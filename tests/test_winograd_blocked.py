@@ -1,7 +1,8 @@
 """The tuned Winograd behind conv2d_fast computes the same convolution as the naive loops.
 
-conv2d_fast sends 3x3 stride-1 layers with at least MIN_WINOGRAD_CHANNELS input channels to
-minicnn/fast/winograd_blocked.py. Here: float64 outputs and gradients against the loops to 1e-10
+conv2d_fast sends 3x3 stride-1 layers with at least MIN_WINOGRAD_CHANNELS input channels and
+MIN_WINOGRAD_WORK multiply-adds per tap to minicnn/fast/winograd_blocked.py. The work bound is
+lifted here (fixture), so that small cases take that path through conv2d_fast. Here: float64 outputs and gradients against the loops to 1e-10
 on odd and even sizes, asymmetric and wide pads, circular padding, batches that span several
 blocks; float32 against the float64 reference to 1e-4; keeping V and recomputing it in backward
 give the same bits; and conv2d_fast picks Winograd exactly where it says it does.
@@ -11,12 +12,24 @@ import numpy as np
 import pytest
 
 import minicnn.fast.blocks
+import minicnn.fast.conv
 import minicnn.fast.winograd_blocked as wb
 from minicnn import rel_error
-from minicnn.fast.conv import MIN_WINOGRAD_CHANNELS, conv2d_fast, conv2d_fast_backward, uses_winograd
+from minicnn.fast.conv import (
+    MIN_WINOGRAD_CHANNELS,
+    MIN_WINOGRAD_WORK,
+    conv2d_fast,
+    conv2d_fast_backward,
+    uses_winograd,
+)
 from minicnn.layers.conv import conv2d_naive, conv2d_naive_backward
 
 C0 = MIN_WINOGRAD_CHANNELS
+
+
+@pytest.fixture(autouse=True)
+def any_work_is_enough(monkeypatch):
+    monkeypatch.setattr(minicnn.fast.conv, "MIN_WINOGRAD_WORK", 0)
 # (N, C, H, W, F, pads, mode): even and odd output sizes (odd ones crop the last tile), no
 # padding, padding wider than the kernel's reach, asymmetric pads, circular padding.
 CASES = [(3, C0, 6, 6, 4, (1, 1, 1, 1), "zeros"), (2, C0, 5, 7, 3, (0, 0, 0, 0), "zeros"),
@@ -43,7 +56,7 @@ def test_winograd_blocked_matches_naive_float64(case, blocks, monkeypatch):
     if blocks == "one image each":
         monkeypatch.setattr(wb, "BLOCK_BYTES", 1)
     x, w, b, pads, mode, dout = data(case)
-    assert uses_winograd(w, (1, 1))
+    assert uses_winograd(x.shape, w, (1, 1), pads)
     got = both(x, w, b, pads, mode, dout)
     want = both(x, w, b, pads, mode, dout, conv2d_naive, conv2d_naive_backward)
     for what, g, ref in zip(("out", "dx", "dw", "db"), got, want):
@@ -89,10 +102,24 @@ def test_block_size_does_not_change_out_or_dx(monkeypatch):
 def test_conv2d_fast_uses_winograd_only_for_3x3_stride_1_channel_rich_layers(shape, stride,
                                                                               expected):
     w = np.zeros(shape, dtype=np.float32)
-    assert uses_winograd(w, stride) is expected
     x = np.zeros((1, shape[1], 6, 6), dtype=np.float32)
+    assert uses_winograd(x.shape, w, stride, (1, 1, 1, 1)) is expected
     _, cache = conv2d_fast(x, w, np.zeros(shape[0], np.float32), stride, (1, 1, 1, 1))
     assert ("winograd" in cache) is expected
+
+
+def test_conv2d_fast_uses_winograd_only_from_the_work_bound_up(monkeypatch):
+    """N * Ho * Wo * C * F multiply-adds per tap, from MIN_WINOGRAD_WORK up; padding counts."""
+    monkeypatch.setattr(minicnn.fast.conv, "MIN_WINOGRAD_WORK", MIN_WINOGRAD_WORK)
+    F, C = 32, C0
+    w = np.zeros((F, C, 3, 3), dtype=np.float32)
+    pixels = MIN_WINOGRAD_WORK // (C * F)                     # N * Ho * Wo at the bound
+    side = 8
+    N = pixels // (side * side)
+    assert N * side * side * C * F == MIN_WINOGRAD_WORK
+    assert uses_winograd((N, C, side, side), w, (1, 1), (1, 1, 1, 1))
+    assert not uses_winograd((N - 1, C, side, side), w, (1, 1), (1, 1, 1, 1))
+    assert not uses_winograd((N, C, side, side), w, (1, 1), (0, 0, 0, 0))   # Ho = side - 2
 
 
 def test_blocks_module_constant_is_the_one_used():

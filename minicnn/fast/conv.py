@@ -3,7 +3,7 @@
 Same contract and same maths as `minicnn.layers.conv.conv2d_vectorised` (read that first):
     out, cache = conv2d_fast(x, w, b, stride, pads, mode)
     dx, dw, db = conv2d_fast_backward(dout, cache)
-A 3x3 stride-1 layer with MIN_WINOGRAD_CHANNELS input channels or more goes to Winograd's
+A 3x3 stride-1 layer with enough channels and work (`uses_winograd`) goes to Winograd's
 F(2x2, 3x3) (minicnn/fast/winograd_blocked.py). The rest is im2col, where what differs from the
 lesson is how the copies and products are arranged. A thin layer (few input channels)
 keeps one matrix product per image. A channel-rich one puts the batch inside the columns, so
@@ -219,25 +219,32 @@ def _chunk_size(x, w, stride, pads):
     return max(1, MAX_COLS_BYTES // max(per_image, 1))
 
 
-# A 3x3, stride-1 layer with this many input channels or more runs Winograd's F(2x2, 3x3)
-# (minicnn/fast/winograd_blocked.py): 2.25x fewer multiplications, which pays for its
-# transforms once the products are (tiles, C) @ (C, F) with C this large (docs/speed.md).
+# Winograd's F(2x2, 3x3) (minicnn/fast/winograd_blocked.py) does 2.25x fewer multiplications
+# than im2col but more NumPy calls. Measured over batch, image size and channels (docs/speed.md),
+# it pays for a 3x3 stride-1 layer with at least MIN_WINOGRAD_CHANNELS input channels and at
+# least MIN_WINOGRAD_WORK multiply-adds per kernel tap (N * Ho * Wo * C * F); below either,
+# im2col's fewer, larger passes win.
 MIN_WINOGRAD_CHANNELS = 16
+MIN_WINOGRAD_WORK = 2**21
 
 
-def uses_winograd(w, stride):
-    """Whether `conv2d_fast` runs Winograd for weights w (F, C, KH, KW) at this stride."""
-    return w.shape[2:] == (3, 3) and tuple(stride) == (1, 1) and w.shape[1] >= MIN_WINOGRAD_CHANNELS
+def uses_winograd(x_shape, w, stride, pads):
+    """Whether `conv2d_fast` runs Winograd for input x_shape (N, C, H, W) and weights w."""
+    if w.shape[2:] != (3, 3) or tuple(stride) != (1, 1) or w.shape[1] < MIN_WINOGRAD_CHANNELS:
+        return False
+    N, C, H, W = x_shape
+    Ho, Wo = H + pads[0] + pads[1] - 2, W + pads[2] + pads[3] - 2
+    return N * Ho * Wo * C * w.shape[0] >= MIN_WINOGRAD_WORK
 
 
 def conv2d_fast(x, w, b, stride=(1, 1), pads=(0, 0, 0, 0), mode="zeros"):
     """Forward: x (N, C, H, W), w (F, C, KH, KW), b (F,) -> out (N, F, Ho, Wo), cache.
 
-    A 3x3 stride-1 layer with MIN_WINOGRAD_CHANNELS channels or more goes to Winograd. Otherwise
+    A 3x3 stride-1 layer with enough channels and work (`uses_winograd`) goes to Winograd. Otherwise
     im2col: a batch whose columns fit in MAX_COLS_BYTES goes in one pass and the cache keeps the
     columns; a bigger one goes in chunks and the cache keeps only x.
     """
-    if uses_winograd(w, stride):
+    if uses_winograd(x.shape, w, stride, pads):
         out, winograd_cache = conv2d_winograd_blocked(x, w, b, pads, mode)
         return out, {"winograd": winograd_cache}
     _, forward, _ = _passes(w)

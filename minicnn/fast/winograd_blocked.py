@@ -12,15 +12,15 @@ What differs is the arrangement, chosen by measurement (docs/speed.md):
 - The cache keeps V for the weight gradient when it is small (MAX_V_BYTES); otherwise it keeps
   the padded input and backward transforms each block again. Both give the same bits.
 
-`conv2d_fast` (minicnn/fast/conv.py) sends 3x3, stride-1 layers with at least
-MIN_WINOGRAD_CHANNELS input channels here. The sums run in another order than im2col's and
+`conv2d_fast` (minicnn/fast/conv.py) sends 3x3, stride-1 layers here when they have enough
+channels and work to repay the extra NumPy calls (`uses_winograd`). The sums run in another order than im2col's and
 through the transforms, so float32 results differ from the loops' in the last bits.
 """
 
 import numpy as np
 
 from ..layers.padding import pad2d, pad2d_backward
-from .blocks import BLOCK_BYTES
+from .blocks import BLOCK_BYTES, scratch
 from .winograd import AA, G
 
 MAX_V_BYTES = 64 * 2**20       # above this, backward recomputes V instead of keeping it
@@ -61,7 +61,7 @@ def _b(dv, out, axis, t, tmp):
 
 
 class _Plan:
-    """Sizes of one layer's tiling and the per-block buffers, shared by forward and backward."""
+    """Sizes of one layer's tiling, shared by forward and backward."""
 
     def __init__(self, xp_shape, F, dtype):
         N, C, Hp, Wp = xp_shape
@@ -70,36 +70,51 @@ class _Plan:
         self.th, self.tw = (self.Ho + 1) // 2, (self.Wo + 1) // 2        # tiles per axis
         self.Hq, self.Wq = 2 * self.th + 2, 2 * self.tw + 2             # input the tiles cover
         self.P = self.th * self.tw                                      # tiles per image
+        self.dtype = np.dtype(dtype)
         # V of a block is 4x its input: a block of images whose V fits in BLOCK_BYTES.
-        per_image = 4 * self.Hq * self.Wq * C * np.dtype(dtype).itemsize
+        per_image = 4 * self.Hq * self.Wq * C * self.dtype.itemsize
         self.step = max(1, BLOCK_BYTES // per_image)
-        self.dtype = dtype
 
     def blocks(self):
         """(first image, number of images) of each block."""
         return [(i, min(self.N, i + self.step) - i) for i in range(0, self.N, self.step)]
 
-    def input_transform(self, xp, i, n, xq, rows, V):
-        """V (16, n*P, C) of images i..i+n of xp (N, C, Hp, Wp), channels last.
+    def take(self, role, *shape):
+        return scratch.take(role, shape, self.dtype)
 
-        xq (step, Hq, Wq, C) and rows (4, step, th, Wq, C) are reused buffers; xq's margin
-        beyond (Hp, Wp) is zero.
-        """
-        th, tw = self.th, self.tw
-        block = xq[:n]
+    def input_transform(self, xp, i, n, V):
+        """V (16, n*P, C) of images i..i+n of xp (N, C, Hp, Wp), channels last, written into V."""
+        th, tw, C = self.th, self.tw, self.C
+        block = self.take("tiles", n, self.Hq, self.Wq, C)
         block[:, :self.Hp, :self.Wp] = xp[i:i + n].transpose(0, 2, 3, 1)   # NCHW -> NHWC
-        r = rows[:, :n]
-        _bt(*(block[:, k:k + 2 * th:2] for k in range(4)), r)           # along the rows
-        V6 = V.reshape(4, 4, n, th, tw, self.C)
+        block[:, self.Hp:] = 0                                          # the last tiles' margin
+        block[:, :, self.Wp:] = 0
+        rows = self.take("rows", 4, n, th, self.Wq, C)
+        _bt(*(block[:, k:k + 2 * th:2] for k in range(4)), rows)        # along the rows
+        V6 = V.reshape(4, 4, n, th, tw, C)
         for a in range(4):                                              # along the columns
-            _bt(*(r[a][:, :, k:k + 2 * tw:2] for k in range(4)), V6[a])
+            _bt(*(rows[a][:, :, k:k + 2 * tw:2] for k in range(4)), V6[a])
         return V
+
+
+# Both sides of U = G w G^T at once: U[(a, b)] = sum over (p, q) of GG[(a, b), (p, q)] w[p, q],
+# GG = G (x) G, so all F*C kernels transform in one (16, 9) @ (9, F*C) product (an einsum over
+# the six indices took longer than a small layer's whole forward pass).
+GG = np.kron(G, G)                                                         # (16, 9)
 
 
 def _transformed_weights(w):
     """U = G w G^T for every (f, c), laid out (16, C, F) for the products (tiles, C) @ (C, F)."""
     F, C = w.shape[:2]
-    return np.einsum("ap,fcpq,bq->abcf", G, w, G).astype(w.dtype).reshape(16, C, F)
+    U = GG.astype(w.dtype) @ w.reshape(F * C, 9).T                        # (16, F*C)
+    return np.ascontiguousarray(U.reshape(16, F, C).transpose(0, 2, 1))
+
+
+def _weight_gradient(dU, w):
+    """dw = G^T dU G for every (f, c), the adjoint of `_transformed_weights`: dU (16, C, F)."""
+    F, C = w.shape[:2]
+    dw = GG.T.astype(dU.dtype) @ dU.reshape(16, C * F)                     # (9, C*F)
+    return np.ascontiguousarray(dw.reshape(3, 3, C, F).transpose(3, 2, 0, 1), dtype=w.dtype)
 
 
 def conv2d_winograd_blocked(x, w, b, pads=(0, 0, 0, 0), mode="zeros"):
@@ -109,26 +124,21 @@ def conv2d_winograd_blocked(x, w, b, pads=(0, 0, 0, 0), mode="zeros"):
     N, C, F, P = plan.N, plan.C, plan.F, plan.P
     U = _transformed_weights(w).astype(plan.dtype, copy=False)
     AA_ = AA.astype(plan.dtype)
-    keep_V = 16 * N * P * C * np.dtype(plan.dtype).itemsize <= MAX_V_BYTES
+    keep_V = 16 * N * P * C * plan.dtype.itemsize <= MAX_V_BYTES
     V_all = np.empty((16, N, P, C), dtype=plan.dtype) if keep_V else None
-    V_blk = np.empty((16, plan.step * P, C), dtype=plan.dtype)
-    xq = np.zeros((plan.step, plan.Hq, plan.Wq, C), dtype=plan.dtype)
-    rows = np.empty((4, plan.step, plan.th, plan.Wq, C), dtype=plan.dtype)
-    M = np.empty((16, plan.step * P, F), dtype=plan.dtype)
-    Y = np.empty((2, 2, plan.step, plan.th, plan.tw, F), dtype=plan.dtype)
     out = np.empty((N, F, plan.th, 2, plan.tw, 2), dtype=plan.dtype)
     for i, n in plan.blocks():
-        V = plan.input_transform(xp, i, n, xq, rows, V_blk[:, :n * P])
-        if keep_V:
-            V_all[:, i:i + n] = V.reshape(16, n, P, C)
-        m = M[:, :n * P]
-        np.matmul(V, U, out=m)                                        # (16, n*P, C) @ (16, C, F)
-        m[5] += b           # the bias on M[1, 1]: A^T[i, 1] = 1 puts it in all four outputs
-        y = Y[:, :, :n]
-        np.matmul(AA_, m.reshape(16, -1), out=y.reshape(4, -1))       # A^T M A, one product
+        V = (V_all[:, i:i + n].reshape(16, n * P, C) if keep_V
+             else plan.take("V", 16, n * P, C))
+        plan.input_transform(xp, i, n, V)
+        M = plan.take("M", 16, n * P, F)
+        np.matmul(V, U, out=M)                                        # (16, n*P, C) @ (16, C, F)
+        M[5] += b           # the bias on M[1, 1]: A^T[i, 1] = 1 puts it in all four outputs
+        Y = plan.take("Y", 2, 2, n, plan.th, plan.tw, F)
+        np.matmul(AA_, M.reshape(16, -1), out=Y.reshape(4, -1))       # A^T M A, one product
         for a in range(2):
             for c in range(2):                                        # output (2ti + a, 2tj + c)
-                out[i:i + n, :, :, a, :, c] = y[a, c].transpose(0, 3, 1, 2)
+                out[i:i + n, :, :, a, :, c] = Y[a, c].transpose(0, 3, 1, 2)
     out = out.reshape(N, F, 2 * plan.th, 2 * plan.tw)
     if (2 * plan.th, 2 * plan.tw) != (plan.Ho, plan.Wo):
         out = np.ascontiguousarray(out[:, :, :plan.Ho, :plan.Wo])      # odd Ho or Wo: crop
@@ -147,38 +157,32 @@ def conv2d_winograd_blocked_backward(dout, cache):
     N, C, F, P, th, tw = plan.N, plan.C, plan.F, plan.P, plan.th, plan.tw
     AAT = np.ascontiguousarray(AA.T.astype(plan.dtype))
     UT = np.ascontiguousarray(U.transpose(0, 2, 1))                   # (16, F, C)
-    odd = (2 * th, 2 * tw) != (plan.Ho, plan.Wo)
-    dY = (np.zeros if odd else np.empty)((2, 2, plan.step, th, tw, F), dtype=plan.dtype)
-    dM = np.empty((16, plan.step * P, F), dtype=plan.dtype)
-    dV = np.empty((4, 4, plan.step, th, tw, C), dtype=plan.dtype)
-    rows = np.empty((4, plan.step, th, plan.Wq, C), dtype=plan.dtype)
-    dxq = np.empty((plan.step, plan.Hq, plan.Wq, C), dtype=plan.dtype)
-    tmp_cols = np.empty((plan.step, th, tw, C), dtype=plan.dtype)
-    tmp_rows = np.empty((plan.step, th, plan.Wq, C), dtype=plan.dtype)
-    if cache["V"] is None:                                            # recompute V per block
-        V_blk = np.empty((16, plan.step * P, C), dtype=plan.dtype)
-        xq = np.zeros((plan.step, plan.Hq, plan.Wq, C), dtype=plan.dtype)
     dU = np.zeros((16, C, F), dtype=plan.dtype)
     dxp = np.empty((N, C, plan.Hp, plan.Wp), dtype=plan.dtype)
     for i, n in plan.blocks():
+        dY = plan.take("dY", 2, 2, n, th, tw, F)
         for a in range(2):
             for c in range(2):
                 s = dout[i:i + n, :, a::2, c::2].transpose(0, 2, 3, 1)  # (n, <=th, <=tw, F)
-                dY[a, c, :n, :s.shape[1], :s.shape[2]] = s
-        dm = dM[:, :n * P]
-        np.matmul(AAT, dY[:, :, :n].reshape(4, -1), out=dm.reshape(16, -1))   # A dY A^T
-        if cache["V"] is None:
-            V = plan.input_transform(cache["xp"], i, n, xq, rows, V_blk[:, :n * P])
+                dY[a, c, :, :s.shape[1], :s.shape[2]] = s
+                dY[a, c, :, s.shape[1]:] = 0                          # odd Ho or Wo: the margin
+                dY[a, c, :, :, s.shape[2]:] = 0
+        dM = plan.take("dM", 16, n * P, F)
+        np.matmul(AAT, dY.reshape(4, -1), out=dM.reshape(16, -1))     # A dY A^T
+        if cache["V"] is None:                                        # recompute this block's V
+            V = plan.input_transform(cache["xp"], i, n, plan.take("V", 16, n * P, C))
         else:
             V = cache["V"][:, i:i + n].reshape(16, n * P, C)
-        dU += V.transpose(0, 2, 1) @ dm                               # (16, C, n*P) @ (16, n*P, F)
-        dv = dV[:, :, :n]
-        np.matmul(dm, UT, out=dv.reshape(16, n * P, C))               # (16, n*P, F) @ (16, F, C)
-        r = rows[:, :n]
+        dU += V.transpose(0, 2, 1) @ dM                               # (16, C, n*P) @ (16, n*P, F)
+        dV = plan.take("dV", 4, 4, n, th, tw, C)
+        np.matmul(dM, UT, out=dV.reshape(16, n * P, C))               # (16, n*P, F) @ (16, F, C)
+        rows = plan.take("rows", 4, n, th, plan.Wq, C)
+        tmp = plan.take("tmp", n, th, plan.Wq, C)
         for a in range(4):
-            _b(dv[a], r[a], 2, tw, tmp_cols[:n])                      # along the columns
-        _b(r, dxq[:n], 1, th, tmp_rows[:n])                           # along the rows
-        dxp[i:i + n] = dxq[:n, :plan.Hp, :plan.Wp].transpose(0, 3, 1, 2)   # NHWC -> NCHW
-    dw = np.einsum("ap,abcf,bq->fcpq", G, dU.reshape(4, 4, C, F), G).astype(w.dtype)
+            _b(dV[a], rows[a], 2, tw, tmp[:, :, :tw])                 # along the columns
+        dxq = plan.take("tiles", n, plan.Hq, plan.Wq, C)
+        _b(rows, dxq, 1, th, tmp)                                     # along the rows
+        dxp[i:i + n] = dxq[:, :plan.Hp, :plan.Wp].transpose(0, 3, 1, 2)   # NHWC -> NCHW
+    dw = _weight_gradient(dU, w)
     dx = pad2d_backward(dxp, cache["pads"], cache["mode"])
     return np.ascontiguousarray(dx), dw, dout.sum(axis=(0, 2, 3))
