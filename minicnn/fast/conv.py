@@ -130,8 +130,8 @@ def col2im_batch_inner(wT, dT, xp_shape, kernel, stride, out_hw):
 def col2im_stride1_wide(wT, dT, xp_shape, kernel, out_hw):
     """Stride 1 only: dxp (C, N, Hp, Wp) from dcols = wT @ dT, with long slice-adds.
 
-    dT (F, N*Ho*Wo), dout with the batch inside, is first widened with zero columns to the padded width Wp, so that the columns of a
-    kernel offset (p, q) land on one contiguous run of the flattened padded image, starting at
+    dT (F, N*Ho*Wo), dout with the batch inside, is first widened with zero columns to the
+    padded width Wp, so that the columns of a kernel offset (p, q) land on one contiguous run of the flattened padded image, starting at
     p*Wp + q: each of the KH*KW slice-adds is then one long run per image and channel instead
     of Ho short rows. The zero columns add zeros to whatever they land on (the next row's first
     pixels, or a spare tail), so only the order of the work changes. A block of images at a

@@ -13,8 +13,9 @@ What differs is the arrangement, chosen by measurement (docs/speed.md):
   the padded input and backward transforms each block again. Both give the same bits.
 
 `conv2d_fast` (minicnn/fast/conv.py) sends 3x3, stride-1 layers here when they have enough
-channels and work to repay the extra NumPy calls (`uses_winograd`). The sums run in another order than im2col's and
-through the transforms, so float32 results differ from the loops' in the last bits.
+channels and work to repay the extra NumPy calls (`uses_winograd`). The sums run in another
+order than im2col's and through the transforms, so float32 results differ from the loops' in
+the last bits.
 """
 
 import numpy as np
