@@ -125,3 +125,44 @@ def test_conv2d_fast_uses_winograd_only_from_the_work_bound_up(monkeypatch):
 def test_blocks_module_constant_is_the_one_used():
     """winograd_blocked sizes its blocks with the package's one BLOCK_BYTES."""
     assert wb.BLOCK_BYTES == minicnn.fast.blocks.BLOCK_BYTES
+
+
+def test_stale_scratch_never_reaches_the_results(monkeypatch):
+    """Scratch arrays are reused from call to call: poison them with NaN between two calls of
+    a layer whose last tiles overhang the input (odd sizes), and the results stay the same."""
+    monkeypatch.setattr(wb, "BLOCK_BYTES", 1)                       # several blocks, and reuse
+    x, w, b, pads, mode, dout = data((3, C0, 5, 7, 4, (1, 1, 1, 1), "zeros"), np.float32)
+    clean = both(x, w, b, pads, mode, dout)
+    for buffer in minicnn.fast.blocks.scratch.buffers.values():
+        buffer.fill(np.nan)
+    poisoned = both(x, w, b, pads, mode, dout)
+    for what, a, c in zip(("out", "dx", "dw", "db"), clean, poisoned):
+        assert np.isfinite(c).all(), what
+        np.testing.assert_array_equal(a, c, err_msg=what)
+
+
+def test_scratch_reuses_one_buffer_per_role_and_dtype_per_thread(monkeypatch):
+    import threading
+
+    from minicnn.fast.blocks import Scratch
+    s = Scratch()
+    a = s.take("M", (2, 3), np.float32)
+    assert a.shape == (2, 3) and a.dtype == np.float32 and a.flags["C_CONTIGUOUS"]
+    b = s.take("M", (3, 2), np.float32)                      # same role: the same memory
+    assert np.shares_memory(a, b)
+    assert not np.shares_memory(a, s.take("V", (2, 3), np.float32))       # another role
+    assert not np.shares_memory(a, s.take("M", (2, 3), np.float64))       # another dtype
+    big = s.take("M", (4, 5), np.float32)                    # grows: a new, larger buffer
+    assert big.shape == (4, 5) and s.buffers[("M", np.dtype(np.float32))].size == 20
+    assert np.shares_memory(big, s.take("M", (2, 2), np.float32))
+    monkeypatch.setattr(minicnn.fast.blocks, "SCRATCH_MAX_BYTES", 8 * 4)
+    huge = s.take("M", (3, 3), np.float32)                   # above the bound: not kept
+    assert huge.shape == (3, 3) and not np.shares_memory(huge, big)
+    assert s.buffers[("M", np.dtype(np.float32))].size == 20
+    s.take("K", (2, 4), np.float32)                          # exactly at the bound: kept
+    assert ("K", np.dtype(np.float32)) in s.buffers
+    seen = []
+    thread = threading.Thread(target=lambda: seen.append(s.take("M", (2, 2), np.float32)))
+    thread.start()
+    thread.join()
+    assert not np.shares_memory(seen[0], big)                # each thread its own buffers
