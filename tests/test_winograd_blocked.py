@@ -4,8 +4,9 @@ conv2d_fast sends 3x3 stride-1 layers with at least MIN_WINOGRAD_CHANNELS input 
 MIN_WINOGRAD_WORK multiply-adds per tap to minicnn/fast/winograd_blocked.py. The work bound is
 lifted here (fixture), so that small cases take that path through conv2d_fast. Here: float64
 outputs and gradients against the loops to 1e-10 on odd and even sizes, asymmetric and wide
-pads, circular padding, batches that span several blocks; float32 against the float64 reference to 1e-4; keeping V and recomputing it in backward
-give the same bits; and conv2d_fast picks Winograd exactly where it says it does.
+pads, circular padding, batches that span several blocks; float32 against the float64
+reference to 1e-4; keeping V and recomputing it in backward give the same bits; stale scratch
+never reaches a result; and conv2d_fast picks Winograd exactly where it says it does.
 """
 
 import numpy as np

@@ -10,7 +10,7 @@ version on random shapes, strides and paddings.
 
 - `blocks`: BLOCK_BYTES and `batch_blocks`, the cache-sized slices of a batch.
 - `conv`: `conv2d_fast` / `conv2d_fast_backward`, im2col with one matrix product per pass, or
-  for 3x3 stride-1 layers with 16 or more input channels:
+  `winograd_blocked` where it pays (`uses_winograd`: 3x3, stride 1, 16+ channels, enough work).
 - `winograd_blocked`: F(2x2, 3x3) channels last, a block of images at a time.
 - `pool`: `maxpool2d_fast` / `maxpool2d_fast_backward`, strided slices with in-place masks.
 - `winograd`: `conv2d_winograd` / `conv2d_winograd_backward`, F(2x2, 3x3) written to be read.

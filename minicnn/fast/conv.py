@@ -131,11 +131,11 @@ def col2im_stride1_wide(wT, dT, xp_shape, kernel, out_hw):
     """Stride 1 only: dxp (C, N, Hp, Wp) from dcols = wT @ dT, with long slice-adds.
 
     dT (F, N*Ho*Wo), dout with the batch inside, is first widened with zero columns to the
-    padded width Wp, so that the columns of a kernel offset (p, q) land on one contiguous run of the flattened padded image, starting at
-    p*Wp + q: each of the KH*KW slice-adds is then one long run per image and channel instead
-    of Ho short rows. The zero columns add zeros to whatever they land on (the next row's first
-    pixels, or a spare tail), so only the order of the work changes. A block of images at a
-    time, as in `col2im_batch_inner`.
+    padded width Wp, so that the columns of a kernel offset (p, q) land on one contiguous run of
+    the flattened padded image, starting at p*Wp + q: each of the KH*KW slice-adds is then one
+    long run per image and channel instead of Ho short rows. The zero columns add zeros to
+    whatever they land on (the next row's first pixels, or a spare tail), so only the order of
+    the work changes. A block of images at a time, as in `col2im_batch_inner`.
     """
     N, C, Hp, Wp = xp_shape
     F, (KH, KW), (Ho, Wo) = dT.shape[0], kernel, out_hw
@@ -240,9 +240,9 @@ def uses_winograd(x_shape, w, stride, pads):
 def conv2d_fast(x, w, b, stride=(1, 1), pads=(0, 0, 0, 0), mode="zeros"):
     """Forward: x (N, C, H, W), w (F, C, KH, KW), b (F,) -> out (N, F, Ho, Wo), cache.
 
-    A 3x3 stride-1 layer with enough channels and work (`uses_winograd`) goes to Winograd. Otherwise
-    im2col: a batch whose columns fit in MAX_COLS_BYTES goes in one pass and the cache keeps the
-    columns; a bigger one goes in chunks and the cache keeps only x.
+    A 3x3 stride-1 layer with enough channels and work (`uses_winograd`) goes to Winograd.
+    Otherwise im2col: a batch whose columns fit in MAX_COLS_BYTES goes in one pass and the cache
+    keeps the columns; a bigger one goes in chunks and the cache keeps only x.
     """
     if uses_winograd(x.shape, w, stride, pads):
         out, winograd_cache = conv2d_winograd_blocked(x, w, b, pads, mode)

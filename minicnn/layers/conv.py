@@ -12,8 +12,8 @@ The same maths twice, tested against each other, then the layer:
 - `conv2d_vectorised` / `conv2d_vectorised_backward`: im2col (a copy of every kernel-sized
   window as a column) and one matrix product per pass.
 - `Conv2D`, which picks one of them, or the tuned `conv2d_fast` (minicnn/fast/conv.py, the
-  default: im2col, or Winograd for 3x3 stride-1 layers with 16+ input channels) or the readable
-  Winograd (minicnn/fast/winograd.py), by name.
+  default: im2col, or Winograd for 3x3 stride-1 layers with 16+ input channels and enough
+  work) or the readable Winograd (minicnn/fast/winograd.py), by name.
 
 Output size, per axis: Ho = (H + pad_top + pad_bottom - KH) // sh + 1 (`conv_output_size`).
 """
@@ -168,8 +168,9 @@ class Conv2D(Layer):
 
     in_channels C, out_channels F; kernel_size and stride: int or (h, w);
     padding: int, (h, w), "valid" (0) or "same" (stride 1 only); padding_mode "zeros"/"circular";
-    impl: "fast" (tuned im2col or Winograd, minicnn/fast), "vectorised" (plain im2col), "naive" (loops) or
-    "winograd" (3x3 stride 1); rng: numpy Generator or seed for He init; dtype: float32/float64.
+    impl: "fast" (tuned im2col or Winograd, minicnn/fast), "vectorised" (plain im2col), "naive"
+    (loops) or "winograd" (3x3 stride 1); rng: numpy Generator or seed for He init; dtype:
+    float32/float64.
     Input (N, C, H, W) -> output (N, F, Ho, Wo). params: W (F, C, KH, KW), b (F,).
     """
 
